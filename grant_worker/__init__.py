@@ -1,0 +1,1 @@
+"""The seatgate grant worker: grants, revokes, seat cap, sweeper, admin API."""

@@ -1,0 +1,235 @@
+"""Handling one grant request: decide, reserve a seat, add to the group, tell the proxies.
+
+Safe to run more than once for the same request (a reclaimed stream entry, two
+workers): the seat reservation is idempotent per user and the directory add ends in
+success when the user is already a member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+
+from grant_worker import audit, metrics
+from grant_worker.directories import CircuitOpen, Directory, DirectoryError, UnknownUser
+from seatgate import logs
+from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT, Event, ProductKeys
+from seatgate.settings import ProductSettings
+
+log = logs.get("seatgate.worker.grants")
+
+# How long to wait for a concurrent revoke of the same user to finish before granting.
+REVOKE_WAIT = 10.0
+# How long a directory answer about a user's groups or existence is reused.
+USER_INFO_TTL = 300.0
+
+
+@dataclass
+class ProductRuntime:
+    """What the worker holds per product."""
+
+    settings: ProductSettings
+    keys: ProductKeys
+    directory: Directory
+    _user_info: dict[str, tuple[float, frozenset[str] | None]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    async def user_groups(self, user: str) -> frozenset[str] | None:
+        """The user's groups, cached; None when the directory does not know the user."""
+        cached = self._user_info.get(user)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            groups: frozenset[str] | None = frozenset(await self.directory.user_groups(user))
+        except UnknownUser:
+            groups = None
+        self._user_info[user] = (time.monotonic() + USER_INFO_TTL, groups)
+        return groups
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    event: str
+    detail: str = ""
+    position: int | None = None
+
+
+# A rollback (the upstream rejected the credentials a grant was made for) undoes only a
+# grant this recent: an older licence was earned by real, confirmed activity.
+ROLLBACK_WINDOW = 60.0
+ROLLED_BACK = "rolled_back"
+IGNORED = "ignored"
+
+
+class GrantHandler:
+    def __init__(self, redis: Any, worker_id: str, revoker: Any = None, retry_after: int = 10):
+        self._redis = redis
+        self._worker_id = worker_id
+        self._revoker = revoker  # grant_worker.revoker.Revoker: eviction and rollback
+        self._retry_after = retry_after
+        self._reserve = redis.register_script(RESERVE_SEAT)
+        self._commit = redis.register_script(COMMIT_GRANT)
+        self._release = redis.register_script(RELEASE_SEAT)
+        self._enqueue = redis.register_script(ENQUEUE)
+
+    async def handle(self, product: ProductRuntime, entry_id: str | None, fields: dict[str, str]) -> Result:
+        """Handle a grant request; ``entry_id`` is its stream entry (None for admin-API grants)."""
+        # Bound for the whole handling, so the directory's own log lines carry the id too.
+        with structlog.contextvars.bound_contextvars(request_id=fields.get("request_id", "")):
+            return await self._handle(product, entry_id, fields)
+
+    async def _handle(self, product: ProductRuntime, entry_id: str | None, fields: dict[str, str]) -> Result:
+        user = fields.get("user", "")
+        request_id = fields.get("request_id", "")
+        bound = log.bind(product=product.name, user=user, request_id=request_id)
+        started = time.perf_counter()
+        try:
+            if fields.get("action") == "rollback":
+                result = await self._rollback(product, user)
+            else:
+                result = await self._decide_and_grant(product, user, fields.get("confirmed") == "1")
+        except (RedisError, OSError) as exc:
+            # Leave the entry unacknowledged: another attempt (or worker) will take it.
+            metrics.REDIS_ERRORS.labels(op="grant").inc()
+            bound.warning("grant_redis_error", error=type(exc).__name__)
+            raise
+        latency = time.perf_counter() - started
+        requested_at = _float(fields.get("requested_at"))
+        if requested_at:
+            # As the proxy sees it: from the request to the confirmed directory change.
+            latency = max(latency, time.time() - requested_at)
+        await self._finish(product, entry_id, user, request_id, fields, result, latency)
+        metrics.GRANTS.labels(product.name, result.event).inc()
+        metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
+        bound.info("grant_handled", outcome=result.event, detail=result.detail, latency_ms=round(latency * 1000, 1),
+                   source=fields.get("source"))
+        return result
+
+    async def _decide_and_grant(self, product: ProductRuntime, user: str, confirmed: bool) -> Result:
+        settings = product.settings
+        if not user or user in settings.exclude_users:
+            return Result(Event.EXCLUDED, "excluded user")
+        # A claimed name that does not exist is never granted (seat-abuse defence): the
+        # directory add answers "unknown user" and the reserved seat is given back, so no
+        # separate existence lookup is needed unless group settings need the user's groups.
+        if settings.exclude_groups or settings.managed_groups:
+            try:
+                groups = await product.user_groups(user)
+            except (DirectoryError, CircuitOpen) as exc:
+                return Result(Event.FAILED, f"directory: {exc}")
+            if groups is None:
+                return Result(Event.FAILED, "unknown_user")
+            if groups & set(settings.exclude_groups):
+                return Result(Event.EXCLUDED, "excluded group")
+            if settings.managed_groups and not groups & set(settings.managed_groups):
+                return Result(Event.EXCLUDED, "not in a managed group")
+        status = await self._reserve_seat(product, user)
+        if status == "licensed":
+            return Result(Event.GRANTED, "already licensed")
+        if status == "full" and confirmed and settings.pressure_eviction and await self._evict_one(product):
+            status = await self._reserve_seat(product, user)
+        if status == "full":
+            position = await self._enqueue(keys=[product.keys.queue, product.keys.queue_seen], args=[user, time.time()])
+            return Result(Event.DENIED, "no free seat", int(position))
+        if status != "reserved":
+            return Result(Event.FAILED, f"seat: {status}")
+        try:
+            await product.directory.add(user)
+        except UnknownUser:
+            await self._release(keys=[product.keys.granting], args=[user])
+            return Result(Event.FAILED, "unknown_user")
+        except (DirectoryError, CircuitOpen) as exc:
+            if not _may_have_landed(exc):
+                await self._release(keys=[product.keys.granting], args=[user])
+            # Otherwise the seat stays reserved ("granting"): the user may be in the group
+            # now, and a released seat could be handed to someone else, over the licence.
+            # The user's next grant finds the reservation and repeats the (idempotent) add;
+            # the reconciler settles a reservation nobody comes back for from the real
+            # membership.
+            return Result(Event.FAILED, f"directory: {exc}")
+        keys = product.keys
+        await self._commit(keys=[keys.licensed, keys.granting, keys.activity, keys.queue, keys.queue_seen],
+                           args=[user, time.time()])
+        return Result(Event.GRANTED, "added")
+
+    async def _evict_one(self, product: ProductRuntime) -> bool:
+        """Revoke the longest-idle managed user idle for longer than evict_after."""
+        now = time.time()
+        cutoff = now - product.settings.evict_after
+        licensed = await self._redis.hkeys(product.keys.licensed)
+        if not licensed:
+            return False
+        scores = await self._redis.zmscore(product.keys.activity, licensed)
+        idle = sorted((score or 0.0, user) for user, score in zip(licensed, scores, strict=True)
+                      if (score or 0.0) <= cutoff)
+        for _, user in idle[:3]:  # the next ones in line, if the first became busy meanwhile
+            if await self._revoker.revoke_now(product, user, cutoff, "evicted"):
+                return True
+        return False
+
+    async def _rollback(self, product: ProductRuntime, user: str) -> Result:
+        """Undo a recent grant made for a claim the upstream then rejected."""
+        granted_at = await self._redis.hget(product.keys.licensed, user)
+        if granted_at is None or time.time() - float(granted_at) > ROLLBACK_WINDOW:
+            return Result(IGNORED, "no recent grant to roll back")
+        # Proxies record no activity for an unconfirmed claim, and the grant itself stamps
+        # activity at its commit time: activity after that comes from a confirmed
+        # identity, and then the real user is spared.
+        if await self._revoker.revoke_now(product, user, float(granted_at), "rollback"):
+            return Result(ROLLED_BACK, "credentials rejected upstream")
+        return Result(IGNORED, "user busy or held")
+
+    async def _reserve_seat(self, product: ProductRuntime, user: str) -> str:
+        keys = product.keys
+        deadline = time.monotonic() + REVOKE_WAIT
+        while True:
+            status = await self._reserve(
+                keys=[keys.licensed, keys.granting, keys.revoking, keys.cap, keys.queue], args=[user, time.time()]
+            )
+            if status != "revoking" or time.monotonic() > deadline:
+                return status
+            # The sweeper is removing this user right now; the remove finishes (or is
+            # cancelled because of this very request) within the revoke grace period.
+            await asyncio.sleep(0.05)
+
+    async def _finish(self, product: ProductRuntime, entry_id: str | None, user: str, request_id: str,
+                      fields: dict[str, str], result: Result, latency: float) -> None:
+        keys = product.keys
+        event = {"type": result.event, "user": user, "request_id": request_id, "detail": result.detail}
+        if result.position is not None:
+            event.update(position=result.position, retry_after=self._retry_after)
+        pipe = self._redis.pipeline(transaction=True)
+        if entry_id is not None:
+            pipe.xack(keys.grants, GROUP, entry_id)
+        if result.event not in (ROLLED_BACK, IGNORED):
+            pipe.delete(keys.inflight(user))
+            pipe.publish(keys.events, json.dumps(event))
+        if result.detail != "already licensed":
+            action = f"rollback:{result.event}" if fields.get("action") == "rollback" else f"grant:{result.event}"
+            audit.append(pipe, keys, action, user, result.detail, request_id=request_id,
+                         latency_ms=round(latency * 1000, 1), source=fields.get("source"),
+                         client=fields.get("client"), worker=self._worker_id)
+        await pipe.execute()
+
+
+def _may_have_landed(exc: DirectoryError) -> bool:
+    """Whether a failed directory write may still have taken effect (no verdict came back)."""
+    if isinstance(exc, CircuitOpen):
+        return exc.attempted
+    return exc.status is None or exc.status >= 500
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

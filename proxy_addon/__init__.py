@@ -1,0 +1,1 @@
+"""The seatgate mitmproxy addon: identity, classification, grant-before-forward."""

@@ -1,0 +1,76 @@
+"""One pub/sub connection per proxy that feeds the licence view and the grant waits.
+
+Reconnects with backoff; after every (re)subscription the licence view is reloaded,
+because messages sent while disconnected are gone. While disconnected, waits for
+grants are failed at once rather than left to run into their deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from proxy_addon import metrics
+from seatgate import logs
+from seatgate.schema import ProductKeys
+
+log = logs.get("seatgate.proxy.events")
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+
+class EventListener:
+    def __init__(self, redis: Any, products: list[str], handlers: list[Handler],
+                 on_connected: Callable[[], Any], on_lost: Callable[[], None]):
+        self._redis = redis
+        self._channels = {ProductKeys(p).events: p for p in products}
+        self._handlers = handlers
+        self._on_connected = on_connected
+        self._on_lost = on_lost
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await asyncio.wait_for(pubsub.subscribe(*self._channels), 5)
+                await asyncio.wait_for(self._on_connected(), 10)
+                self.connected.set()
+                backoff = 0.1
+                log.info("events_subscribed", channels=len(self._channels))
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is not None:
+                        self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, TimeoutError) as exc:
+                metrics.REDIS_ERRORS.labels(op="events").inc()
+                if self.connected.is_set():
+                    log.warning("events_lost", error=type(exc).__name__)
+                self.connected.clear()
+                self._on_lost()
+            finally:
+                try:
+                    await asyncio.wait_for(pubsub.aclose(), 2)
+                except Exception:
+                    pass
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        product = self._channels.get(message.get("channel", ""))
+        if product is None:
+            return
+        try:
+            event = json.loads(message["data"])
+        except (ValueError, TypeError):
+            return
+        if isinstance(event, dict):
+            for handler in self._handlers:
+                handler(product, event)

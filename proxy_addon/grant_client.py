@@ -1,0 +1,111 @@
+"""Ask the worker for a grant and wait for the answer, with a deadline.
+
+All concurrent requests of one user on this proxy share one wait; across proxies the
+``REQUEST_GRANT`` script lets only one grant be in flight per user (the others find it
+``pending`` and wait for the same published result). The reply arrives over pub/sub:
+nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from seatgate.schema import REQUEST_GRANT, Event, ProductKeys
+
+
+@dataclass(frozen=True, slots=True)
+class GrantOutcome:
+    status: str  # an Event type, or "timeout" / "error"
+    detail: str = ""
+    position: int | None = None  # place in the seat queue when denied
+    retry_after: float | None = None
+    # The id the worker logged this grant under (the one asked for by whichever proxy came
+    # first), so one id follows a grant through proxy, worker and directory logs.
+    request_id: str = ""
+
+
+TIMEOUT = "timeout"
+ERROR = "error"
+
+
+class GrantClient:
+    def __init__(self, redis: Any, inflight_ttl: float):
+        self._redis = redis
+        self._script = redis.register_script(REQUEST_GRANT)
+        self._inflight_ttl_ms = int(inflight_ttl * 1000)
+        self._waiters: dict[tuple[str, str], asyncio.Future[GrantOutcome]] = {}
+        self._request_ids: dict[tuple[str, str], str] = {}  # the id each shared wait asked with
+        self._asking: set[asyncio.Task] = set()  # keeps the tasks alive until done
+
+    def resolve(self, product: str, event: dict[str, Any]) -> None:
+        """Called for every event on a product's channel."""
+        user = event.get("type") in _FINAL and event.get("user")
+        if not user:
+            return
+        future = self._waiters.get((product, user))
+        if future is not None and not future.done():
+            future.set_result(
+                GrantOutcome(
+                    event["type"],
+                    str(event.get("detail", "")),
+                    event.get("position"),
+                    event.get("retry_after"),
+                    str(event.get("request_id") or ""),
+                )
+            )
+
+    async def request(
+        self, product: str, user: str, *, source: str, confirmed: bool, client: str, deadline: float
+    ) -> GrantOutcome:
+        key = (product, user)
+        future = self._waiters.get(key)
+        if future is None or future.done():
+            future = asyncio.get_running_loop().create_future()
+            self._waiters[key] = future
+            self._request_ids[key] = request_id = uuid.uuid4().hex
+            task = asyncio.create_task(self._ask(future, product, user, source, confirmed, client, request_id))
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), deadline)
+        except TimeoutError:
+            # Forget this wait so the next request asks again (the in-flight marker in
+            # Redis expires, so a grant lost with a dead worker is asked for anew).
+            return GrantOutcome(TIMEOUT, request_id=self._request_ids.get(key, ""))
+        finally:
+            if self._waiters.get(key) is future:
+                del self._waiters[key]
+                self._request_ids.pop(key, None)
+
+    async def _ask(
+        self, future: asyncio.Future[GrantOutcome], product: str, user: str, source: str, confirmed: bool,
+        client: str, request_id: str,
+    ) -> None:
+        keys = ProductKeys(product)
+        try:
+            status = await self._script(
+                keys=[keys.licensed, keys.inflight(user), keys.grants],
+                args=[user, request_id, self._inflight_ttl_ms, source, int(confirmed), time.time(), client],
+            )
+        except (RedisError, OSError) as exc:
+            if not future.done():
+                future.set_result(GrantOutcome(ERROR, type(exc).__name__, request_id=request_id))
+            return
+        if status == "licensed" and not future.done():
+            future.set_result(GrantOutcome(Event.GRANTED, "already licensed", request_id=request_id))
+        # "queued" / "pending": the published result resolves the future.
+
+    def abandon_all(self, reason: str) -> None:
+        """Fail every wait at once (the events connection was lost, so no reply can come)."""
+        for future in self._waiters.values():
+            if not future.done():
+                future.set_result(GrantOutcome(ERROR, reason))
+
+
+_FINAL = frozenset({Event.GRANTED, Event.DENIED, Event.EXCLUDED, Event.FAILED})

@@ -1,0 +1,76 @@
+"""``seatgate proxy``: mitmproxy's Master with only the addons this job needs.
+
+Stock ``mitmdump`` loads about forty addons and dispatches every event to each of them;
+a reverse proxy for licensing needs five: the proxy server, next-layer protocol
+detection, TLS configuration (for https upstreams), error checking at start-up, and
+seatgate's own two. One reverse-proxy mode per product, listening on its own port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="settings file (TOML); SEATGATE_* environment variables also apply")
+    parser.add_argument("--bare", action="store_true",
+                        help="forward only, without the seatgate addons (for measuring the proxy itself)")
+
+
+def proxy_modes(settings) -> list[str]:
+    modes = []
+    for product in settings.products:
+        listen = settings.product_listen(product)
+        modes.append(f"reverse:{product.upstream}@{listen}")
+    return modes
+
+
+async def run(settings, bare: bool = False) -> int:
+    from mitmproxy import options
+    from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
+    from mitmproxy.master import Master
+
+    from proxy_addon.addon import HeaderHygiene, SeatGate
+
+    opts = options.Options()
+    master = Master(opts)
+    errors = errorcheck.ErrorCheck(repeat_errors_on_stderr=True)
+    master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), errors)
+    if not bare:
+        master.addons.add(HeaderHygiene(settings.proxy.strip_request_headers), SeatGate(settings))
+    opts.update(
+        mode=proxy_modes(settings),
+        # Jira and Confluence build absolute links from the Host header (base URL checks).
+        keep_host_header=True,
+        # Attachments and exports pass through without being held in memory.
+        stream_large_bodies="1m",
+        # Upstream TLS stays the operator's call (ssl_insecure stays False).
+        connection_strategy="lazy",
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, master.shutdown)
+    await master.run()
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    from seatgate import logs
+    from seatgate.settings import load_settings
+
+    settings = load_settings(args.config)
+    if not args.bare:
+        settings.secret_key()  # fail at start-up, with one line, when the secret is missing
+    logs.configure(settings.log_level, settings.log_format)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("SEATGATE_EVENT_LOOP", "uvloop") == "uvloop" and sys.platform != "win32":
+        # libuv's event loop moves the proxy's sockets with less Python per request.
+        import uvloop
+
+        uvloop.install()
+    return asyncio.run(run(settings, bare=args.bare))

@@ -1,0 +1,3 @@
+from seatgate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The report's figures, as plain data (what ``--json`` prints and the renderers show)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from seatgate.accesslog import ParseStats
+from seatgate.report.analysis import Analysis
+from seatgate.report.tiers import ASSUMPTION, tier_for
+from seatgate.report.timeline import SeatTimeline
+
+SERIES_POINTS = 1500  # points per chart series (per-minute maxima are max-pooled to this)
+TOP_ENDPOINTS = 10
+# A 24/7 service account: requests that keep a seat in most hours of the day, in most
+# clock hours of a log that spans at least this long.
+SERVICE_MIN_SPAN_HOURS = 12
+SERVICE_MIN_HOURS_OF_DAY = 18
+SERVICE_MIN_HOUR_SHARE = 0.6
+
+
+def percentile(values: Sequence[int], q: float) -> int:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def iso(ts: float | None, offset: int) -> str | None:
+    if ts is None:
+        return None
+    tz = dt.timezone(dt.timedelta(seconds=offset))
+    return dt.datetime.fromtimestamp(ts, tz).isoformat()
+
+
+def pooled(values: Sequence[int], points: int) -> tuple[int, list[int]]:
+    """(minutes per point, max of each run of that many minutes)."""
+    step = max(1, math.ceil(len(values) / points))
+    return step, [max(values[i : i + step]) for i in range(0, len(values), step)]
+
+
+def period_figures(
+    timeline: SeatTimeline, offset: int, registered: int, active_users: int, days: set[str]
+) -> dict[str, Any]:
+    minutes = list(timeline.minute_max)
+    first = timeline.first_minute or 0
+    by_day: dict[str, int] = {}
+    hour_of_week = [[0] * 24 for _ in range(7)]  # [Monday..Sunday][hour], most seats
+    for i, seats in enumerate(minutes):
+        local = dt.datetime.fromtimestamp((first + i) * 60 + offset, dt.UTC)
+        day = local.date().isoformat()
+        if seats > by_day.get(day, -1):
+            by_day[day] = seats
+        row = hour_of_week[local.weekday()]
+        if seats > row[local.hour]:
+            row[local.hour] = seats
+    step, series = pooled(minutes, SERIES_POINTS)
+    peak = timeline.peak
+    saved = max(0, registered - peak)
+    return {
+        "inactivity_seconds": timeline.inactivity,
+        "inactivity": _duration(timeline.inactivity),
+        "peak_seats": peak,
+        "peak_at": iso(timeline.peak_at, offset),
+        "active_users": active_users,
+        "seats_taken": timeline.seats_taken,
+        "p95_minute_max": percentile(minutes, 95),
+        "p99_minute_max": percentile(minutes, 99),
+        "tier_needed": tier_for(peak),
+        "seats_saved": saved,
+        "share_saved": round(saved / registered, 4) if registered else 0.0,
+        # Days with user activity only: a gap between two log files is not a quiet day.
+        "peak_by_day": [{"date": d, "peak_seats": n} for d, n in by_day.items() if d in days],
+        "peak_by_hour_of_week": hour_of_week,
+        "series": {"start": iso(first * 60, offset), "step_minutes": step, "max_seats": series},
+    }
+
+
+def _duration(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
+
+
+def build(
+    analysis: Analysis,
+    stats: ParseStats,
+    *,
+    registered: int | None,
+    product: str,
+    rules: str,
+) -> dict[str, Any]:
+    offset = stats.utc_offsets[0] if stats.utc_offsets else 0
+    totals = analysis.totals
+    profiles = analysis.profiles()
+    seen = analysis.users_seen
+    active = sorted(p.name for p in profiles if p.active)
+    registered_users = registered if registered is not None else len(seen)
+    verdicts = analysis.verdict_counts()
+    requests = sum(verdicts.values())
+    endpoints = analysis.background_endpoints()
+    span_hours = ((totals.last_ts or 0) - (totals.first_ts or 0)) / 3600
+    service = []
+    if span_hours >= SERVICE_MIN_SPAN_HOURS:
+        for p in profiles:
+            share = p.clock_hours / max(1.0, math.ceil(span_hours))
+            if p.hours_of_day >= SERVICE_MIN_HOURS_OF_DAY and share >= SERVICE_MIN_HOUR_SHARE:
+                service.append(
+                    {"user": p.name, "hours_of_day": p.hours_of_day, "share_of_hours": round(min(1.0, share), 3),
+                     "user_agent": p.user_agent}
+                )  # fmt: skip
+    service.sort(key=lambda s: (-s["share_of_hours"], s["user"]))
+    days = {(dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat() for d in analysis.active_days}
+    return {
+        "product": product,
+        "rules": rules,
+        "time_zone": _offset_name(offset),
+        "from": iso(totals.first_ts, offset),
+        "to": iso(totals.last_ts, offset),
+        "lines": {
+            "read": stats.lines,
+            "parsed": stats.parsed,
+            "unparseable": stats.bad,
+            "unparseable_examples": list(stats.bad_examples),
+            "late_events": totals.late_events,
+        },
+        "formats": dict(stats.formats),
+        "requests": {
+            "total": requests,
+            "by_verdict": verdicts,
+            "anonymous": sum(analysis.verdict_counts(anonymous=True).values()),
+            "background_share": round(verdicts["background"] / requests, 4) if requests else 0.0,
+            "top_background_endpoints": [{"rule": k, "requests": n} for k, n in endpoints.most_common(TOP_ENDPOINTS)],
+        },
+        "users": {
+            "seen": len(seen),
+            "active": len(active),
+            "without_activity": len(seen) - len(active),  # e.g. only background traffic
+            "registered": registered_users,
+            "registered_from": "--registered" if registered is not None else "distinct users seen in the logs",
+            "current_tier": tier_for(registered_users),
+            "excluded": analysis.excluded_users,
+            "service_account_candidates": service,
+        },
+        "tiers_note": ASSUMPTION,
+        "periods": [period_figures(t, offset, registered_users, len(active), days) for t in analysis.timelines],
+    }
+
+
+def _offset_name(offset: int) -> str:
+    sign = "-" if offset < 0 else "+"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"

@@ -1,0 +1,81 @@
+import base64
+
+import pytest
+
+from proxy_addon.credentials import cookie_value, extract, login_claim, parse_basic
+from seatgate.keyed_hash import KeyedHasher
+
+HASHER = KeyedHasher(b"0123456789abcdef0123456789abcdef")
+
+
+def basic(text: bytes) -> str:
+    return "Basic " + base64.b64encode(text).decode()
+
+
+def creds(**kw):
+    args = dict(kind="jira", method="GET", path="/", query="", cookie_header="", authorization="",
+                content_type="", body=b"", session_cookies=["JSESSIONID"],
+                rememberme_cookies=["seraph.rememberme.cookie", "seraph.confluence"])
+    args.update(kw)
+    return extract(HASHER, **args)
+
+
+@pytest.mark.parametrize("header,expected", [
+    (basic(b"alice:pw"), ("alice", "pw")),
+    (basic(b"alice:pw:with:colons"), ("alice", "pw:with:colons")),
+    (basic(b"alice:"), ("alice", "")),
+    (basic(b":pw"), None),
+    (basic(b"alice"), None),
+    (basic(b"\xff\xfe:pw"), None),
+    (basic(b"anonymous:x"), None),
+    ("Basic !!!notbase64", None),
+    ("Basic ", None),
+    ("Bearer abc", None),
+    ("Basic " + "A" * 9000, None),
+])
+def test_parse_basic(header, expected):
+    assert parse_basic(header) == expected
+
+
+def test_cookie_value_is_exact_name():
+    header = "XJSESSIONID=evil; JSESSIONID=good; seraph.rememberme.cookie=rm"
+    assert cookie_value(header, "JSESSIONID") == "good"
+    assert cookie_value(header, "seraph.rememberme.cookie") == "rm"
+    assert cookie_value("a=1", "JSESSIONID") is None
+    assert cookie_value("JSESSIONID=", "JSESSIONID") is None
+
+
+def test_login_forms():
+    form = "application/x-www-form-urlencoded"
+    assert login_claim("jira", "POST", "/login.jsp", form, b"os_username=bob&os_password=x") == "bob"
+    assert login_claim("jira", "POST", "/rest/gadget/1.0/login", form, b"os_username=bob") == "bob"
+    assert login_claim("confluence", "POST", "/dologin.action", form, b"os_username=carol") == "carol"
+    assert login_claim("jira", "POST", "/rest/auth/1/session", "application/json", b'{"username":"dave"}') == "dave"
+    assert login_claim("jira", "GET", "/login.jsp", form, b"os_username=bob") is None
+    assert login_claim("jira", "POST", "/dologin.action", form, b"os_username=bob") is None
+    assert login_claim("jira", "POST", "/rest/auth/1/session", "application/json", b"[1,2]") is None
+    assert login_claim("jira", "POST", "/login.jsp", form, b"os_username=%ff") is None
+
+
+def test_extract_hashes_secrets_and_never_keeps_them():
+    c = creds(cookie_header="JSESSIONID=abc; seraph.rememberme.cookie=rm1", authorization=basic(b"alice:pw"))
+    assert c.claimed_user == "alice" and c.claim_source == "basic"
+    assert c.session == HASHER.digest("session", "abc")
+    assert c.rememberme == HASHER.digest("rememberme", "rm1")
+    assert c.basic == HASHER.digest("basic", "alice:pw")
+    text = repr(c)
+    assert "abc" not in text.replace(c.session, "") and "pw" not in text and "rm1" not in text
+
+
+def test_bearer_and_applink():
+    assert creds(authorization="Bearer tok").bearer == HASHER.digest("bearer", "tok")
+    c = creds(authorization='OAuth oauth_consumer_key="x", xoauth_requestor_id="bob"')
+    assert c.applink_user == "bob"
+    assert creds(query="xoauth_requestor_id=carol&a=1").applink_user == "carol"
+
+
+def test_digests_depend_on_key():
+    other = KeyedHasher(b"another-key-another-key-another!!")
+    assert other.digest("session", "abc") != HASHER.digest("session", "abc")
+    with pytest.raises(ValueError):
+        KeyedHasher(b"short")
