@@ -4,6 +4,7 @@ Stock ``mitmdump`` loads about forty addons and dispatches every event to each o
 a reverse proxy for licensing needs five: the proxy server, next-layer protocol
 detection, TLS configuration (for https upstreams), error checking at start-up, and
 seatgate's own two. One reverse-proxy mode per product, listening on its own port.
+Events go only to the addons that handle them (:mod:`proxy_addon.dispatch`).
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ def proxy_modes(settings) -> list[str]:
 async def run(settings, bare: bool = False) -> int:
     from mitmproxy import options
     from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
-    from mitmproxy.master import Master
 
     from proxy_addon.addon import HeaderHygiene, SeatGate
+    from proxy_addon.dispatch import LeanMaster
 
     opts = options.Options()
-    master = Master(opts)
+    master = LeanMaster(opts)
     errors = errorcheck.ErrorCheck(repeat_errors_on_stderr=True)
     master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), errors)
     if not bare:

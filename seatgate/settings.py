@@ -260,6 +260,10 @@ class WorkerSettings(_Section):
     lease_ttl: Duration = 15.0
     directory_timeout: float = Field(default=10.0, gt=0)
     directory_retries: int = Field(default=3, ge=0, le=10)
+    # Failed attempts in a row (retries included) that open a directory's circuit breaker,
+    # and how long it then refuses calls before letting one trial call through.
+    directory_breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    directory_breaker_cooldown: Duration = 5.0
     seat_refresh_interval: Duration = 60.0
     reconcile_interval: Duration = 300.0
     # The waiting page retries this often; a queued user who has not retried for

@@ -150,7 +150,11 @@ class Directory(ABC):
     ):
         self.product = product
         self.group = product.license_group
-        self.breaker = breaker or CircuitBreaker(self.name)
+        self.breaker = breaker or CircuitBreaker(
+            self.name,
+            threshold=worker.directory_breaker_threshold,
+            cooldown=worker.directory_breaker_cooldown,
+        )
         self.log = logs.get("seatgate.directory", directory=self.name, product=product.name)
         self.transport = Transport(
             timeout=worker.directory_timeout,

@@ -87,16 +87,21 @@ async def test_gives_up_after_the_retries_with_a_clear_error(stub: Stub) -> None
 
 
 async def test_every_attempt_has_a_deadline(stub: Stub) -> None:
-    stub.on("GET", "/slow", hang(0.5), (200, {"late": False}))
-    transport, recorder = make(timeout=0.1)
+    # The first answer would take 5 s; a 0.5 s per-attempt deadline cuts it off and a
+    # retry gets the quick answer. A loaded machine may time out a quick attempt too,
+    # which is still the behaviour under test, so only the shape of the outcomes is fixed.
+    stub.on("GET", "/slow", hang(5.0), (200, {"late": False}))
+    transport, recorder = make(timeout=0.5)
     started = time.monotonic()
     try:
         reply = await transport.call("members", "GET", yarl.URL(stub.url + "/slow"))
     finally:
         await transport.close()
     assert reply.body == {"late": False}
-    assert time.monotonic() - started < 0.45
-    assert recorder.events == [("members", "timeout"), ("members", "ok")]
+    assert time.monotonic() - started < 4.5
+    outcomes = [outcome for _, outcome in recorder.events]
+    assert outcomes[0] == "timeout" and outcomes[-1] == "ok"
+    assert set(outcomes[1:-1]) <= {"timeout"}
 
 
 async def test_unreachable_has_no_status() -> None:

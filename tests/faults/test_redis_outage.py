@@ -71,7 +71,7 @@ async def test_redis_outage_keeps_jira_reachable_and_loses_no_activity(make_stac
                 anonymous.cookie_jar.clear()
                 refused = await login(anonymous, bases[0], "bob")
                 assert refused.headers.get("X-Seraph-LoginReason") == "AUTHORISATION_FAILED", refused.status
-                assert time.monotonic() - started < 4, "fail-open must not wait past grant_timeout"
+                assert time.monotonic() - started < 3 + 2.5, "fail-open must not wait past grant_timeout"
                 await asyncio.sleep(0.5)
             assert set(statuses) == {("alice", 200), ("erin", 200)}, statuses
             assert all(not ready(port) for port in stack.metrics_ports), "readiness must report Redis down"

@@ -121,7 +121,9 @@ async def test_directory_grants_and_revokes_under_faults(make_stack, name):
     stack = make_stack(product=spec["product"], sim_args=[*spec["sim_args"], "--fail-rate", "0.3",
                                                             "--latency-ms", "20"],
                        product_overrides={"inactivity": "3s", **spec["overrides"]},
-                       worker_overrides={"directory_retries": 8})
+                       # Retries carry each call through the injected faults; the breaker
+                       # (tested on its own in tests/faults) must not open on a lucky run of them.
+                       worker_overrides={"directory_retries": 8, "directory_breaker_threshold": 100})
     stack.start()
     users = ["alice", "bob", "carol", "dave", "erin"]
     path = "/rest/api/2/myself" if spec["product"] == "jira" else "/rest/api/user/current"
