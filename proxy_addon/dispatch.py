@@ -7,22 +7,34 @@ second time as an ``update`` event the same way. A proxied request raises eight 
 events, so each addon on the chain costs every request dozens of calls even where it has
 nothing to do. Here the handlers of each event name are listed once, on first use (the
 list is dropped whenever an addon is added or removed), and only those are called, with
-the same error handling: an exception in one handler is logged and the others still run,
-and ``AddonHalt`` stops the event.
+``safecall``'s error handling written out: an exception in one handler is logged and the
+others still run, ``AddonHalt`` stops the event, ``OptionsError`` propagates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from mitmproxy import exceptions, flow, hooks
-from mitmproxy.addonmanager import AddonManager, safecall
+from mitmproxy.addonmanager import AddonManager
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
 Handler = Callable[..., Any]
+logger = logging.getLogger("mitmproxy.addonmanager")  # where mitmproxy logs addon errors
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def hook_args(event: hooks.Hook) -> list[Any]:
+    """``event.args()`` without asking ``dataclasses.fields`` on every event."""
+    names = _FIELDS.get(type(event))
+    if names is None:
+        names = _FIELDS[type(event)] = tuple(field.name for field in dataclasses.fields(event))
+    return [getattr(event, name) for name in names]
 
 
 class HookTable(AddonManager):
@@ -59,22 +71,25 @@ class HookTable(AddonManager):
         handlers = self.handlers(event)
         if not handlers:
             return
-        args = event.args()
+        args = hook_args(event)
         for func in handlers:
             try:
-                with safecall():
-                    result = func(*args)
-                    if result is not None and inspect.isawaitable(result):
-                        await result
+                result = func(*args)
+                if result is not None and inspect.isawaitable(result):
+                    await result
             except exceptions.AddonHalt:
                 return
+            except exceptions.OptionsError:
+                raise
+            except Exception as err:
+                logger.error(f"Addon error: {err}", exc_info=True)
 
     async def handle_lifecycle(self, event: hooks.Hook) -> None:
         await self.trigger_event(event)
         # The follow-up "update" event exists for UIs that redraw flows; without a handler
         # there is no need to build it.
         if self.handlers(hooks.UpdateHook([])):
-            message = event.args()[0]
+            message = hook_args(event)[0]
             if isinstance(message, flow.Flow):
                 await self.trigger_event(hooks.UpdateHook([message]))
 

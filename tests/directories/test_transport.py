@@ -135,7 +135,7 @@ async def test_headers_xsrf_only_on_writes_and_basic_auth(stub: Stub) -> None:
 
 async def test_breaker_opens_fails_fast_and_recovers(stub: Stub) -> None:
     stub.on("GET", "/x", (500, None))
-    transport, recorder = make(retries=10, threshold=3, cooldown=0.2)
+    transport, recorder = make(retries=10, threshold=3, cooldown=1.0)
     url = yarl.URL(stub.url + "/x")
     try:
         with pytest.raises(CircuitOpen):
@@ -148,7 +148,7 @@ async def test_breaker_opens_fails_fast_and_recovers(stub: Stub) -> None:
         assert recorder.events[-1] == ("seats", "circuit_open")
         stub.script[("GET", "/x")].clear()
         stub.on("GET", "/x", (200, {}))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(1.05)  # past the cooldown
         assert transport.breaker.state is BreakerState.HALF_OPEN
         assert (await transport.call("seats", "GET", url)).ok
         assert transport.breaker.state is BreakerState.CLOSED
