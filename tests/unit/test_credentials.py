@@ -79,3 +79,14 @@ def test_digests_depend_on_key():
     assert other.digest("session", "abc") != HASHER.digest("session", "abc")
     with pytest.raises(ValueError):
         KeyedHasher(b"short")
+
+
+@pytest.mark.parametrize("key", [b"k" * 16, b"0123456789abcdef" * 2, b"long-key" * 20])
+@pytest.mark.parametrize("value", ["", "JSESSIONID-value", "näme:pässword", b"\x00\xff raw bytes"])
+def test_keyed_hash_is_hmac_sha256(key: bytes, value: str | bytes) -> None:
+    import hashlib
+    import hmac
+
+    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    expected = hmac.new(key, b"session\0" + data, hashlib.sha256).hexdigest()[:32]
+    assert KeyedHasher(key).digest("session", value) == f"session:{expected}"
