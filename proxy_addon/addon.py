@@ -46,6 +46,8 @@ _LOOKUP = object()  # identity not in the local cache: ask Redis
 # Answers in a row without X-AUSERNAME after which a product is taken not to send it, and a
 # new session is resolved through the product's "current user" resource before it is gated.
 AUSERNAME_MISSES = 3
+# Request headers the addon itself reads (credentials, login forms); the rules add theirs.
+CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "content-type"})
 
 
 class HeaderHygiene:
@@ -122,6 +124,7 @@ class SeatGate:
         self.current_user: CurrentUser | None = None
         self.replayer: Replayer | None = None
         self._saml_paths: frozenset[str] = frozenset()
+        self._wanted_headers: frozenset[bytes] = frozenset()
         self._ausername_misses: dict[str, int] = {}
 
     # -- mitmproxy lifecycle ------------------------------------------------------
@@ -146,7 +149,7 @@ class SeatGate:
         self._by_upstream = {_norm_upstream(p.upstream): p for p in settings.products}
         self._by_mode.clear()
         self._saml_paths = frozenset(settings.proxy.saml_paths)
-        self.classifier = Classifier(load_builtin_ruleset(), defaults=self._defaults())
+        self._use_classifier(Classifier(load_builtin_ruleset(), defaults=self._defaults()))
 
     async def running(self) -> None:
         settings = self.settings
@@ -227,8 +230,7 @@ class SeatGate:
             return None
         request = flow.request
         path, _, query = request.path.partition("?")
-        # One pass over the header fields; every later lookup is a plain dict access.
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.headers.fields}
+        headers = self._read_headers(request)
         decision = self.classifier.classify(
             product_kind=product.kind, product_name=product.name, method=request.method,
             path=path, query=query, headers=headers,
@@ -251,6 +253,22 @@ class SeatGate:
         if identity is _LOOKUP:
             return self._identify_then_gate(flow, state)
         return self._gate(flow, state, identity)
+
+    def _read_headers(self, request: http.Request) -> dict[str, str]:
+        """The request headers that the credentials and the rules look at, in one pass over
+        the raw fields; every later lookup is a plain dict access. Only those are decoded:
+        building strings for every header of every request is a measurable part of the
+        addon's cost. A repeated header is joined the way HTTP joins it."""
+        wanted = self._wanted_headers
+        headers: dict[str, str] = {}
+        for name, value in request.headers.fields:
+            lower = name.lower()
+            if lower not in wanted:
+                continue
+            key, text = lower.decode("latin-1"), value.decode("latin-1")
+            previous = headers.get(key)
+            headers[key] = text if previous is None else previous + ("; " if key == "cookie" else ", ") + text
+        return headers
 
     async def _identify_then_gate(self, flow: http.HTTPFlow, state: FlowState) -> None:
         identity = await self._identify(state.product, state.creds, flow.request.headers.get("cookie", ""))
@@ -664,8 +682,13 @@ class SeatGate:
     def _defaults(self) -> dict[str, str]:
         return {p.name: p.default_verdict for p in self.settings.products}
 
+    def _use_classifier(self, classifier: Classifier) -> None:
+        names = CREDENTIAL_HEADERS | classifier.header_names
+        self._wanted_headers = frozenset(name.encode("latin-1") for name in names)
+        self.classifier = classifier
+
     def _rules_changed(self, version: int, ruleset: Any) -> None:
-        self.classifier = Classifier(ruleset, defaults=self._defaults())
+        self._use_classifier(Classifier(ruleset, defaults=self._defaults()))
         self.rules_version = version
         metrics.RULES_VERSION.set(version)
         log.info("rules_loaded", version=version)

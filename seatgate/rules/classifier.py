@@ -23,7 +23,7 @@ class Classifier:
     """Classify requests with a rule set. ``defaults`` (product name → verdict) override the
     rule set's own defaults, e.g. ``default_verdict`` from each product's settings."""
 
-    __slots__ = ("_by1", "_by2", "_default_cache", "_defaults", "_wild", "compiled", "ruleset")
+    __slots__ = ("_by1", "_by2", "_default_cache", "_defaults", "_wild", "compiled", "header_names", "ruleset")
 
     def __init__(self, ruleset: RuleSet, defaults: Mapping[str, str] | None = None):
         for product, verdict in (defaults or {}).items():
@@ -36,6 +36,8 @@ class Classifier:
         self.compiled: tuple[CompiledRule, ...] = tuple(
             CompiledRule.build(rule, order) for order, rule in enumerate(ruleset.rules)
         )
+        # The (lower-case) request headers any rule looks at: a caller need decode no others.
+        self.header_names: frozenset[str] = frozenset(c.name for rule in self.compiled for c in rule.headers)
         wild: list[CompiledRule] = []
         depth1: dict[str, list[CompiledRule]] = {}
         depth2: dict[str, list[CompiledRule]] = {}
