@@ -53,31 +53,44 @@ CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "content-type"})
 class HeaderHygiene:
     """Never trust identity headers on a request; tell upstream who the client is.
 
-    Works on the raw header fields in one pass: mitmproxy's case-insensitive lookups
-    rescan every header on each call, which would dominate the proxy's per-request cost.
+    Works on the raw header fields: mitmproxy's case-insensitive lookups rescan every
+    header on each call. Most requests carry none of the headers this rewrites, so one
+    cheap pass (comparing lengths before lower-casing) decides, and only a request that
+    does have one gets its fields rebuilt.
     """
+
+    FORWARDED_FOR, FORWARDED_PROTO = b"x-forwarded-for", b"x-forwarded-proto"
 
     def __init__(self, strip: list[str] | None = None):
         self.strip = frozenset(name.lower().encode() for name in (strip or ["X-AUSERNAME", "X-AUSERID"]))
+        self._lengths = frozenset(len(name) for name in self.strip | {self.FORWARDED_FOR, self.FORWARDED_PROTO})
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         headers = flow.request.headers
         client_ip = (flow.client_conn.peername[0] if flow.client_conn.peername else "").encode()
+        proto = (b"X-Forwarded-Proto", b"https" if flow.client_conn.tls_established else b"http")
+        lengths = self._lengths
+        if not any(len(name) in lengths and self._rewrites(name.lower()) for name, _ in headers.fields):
+            headers.fields += ((b"X-Forwarded-For", client_ip), proto)
+            return
         kept, forwarded, has_proto = [], None, False
         for name, value in headers.fields:
             lower = name.lower()
             if lower in self.strip:
                 continue
-            if lower == b"x-forwarded-for":
+            if lower == self.FORWARDED_FOR:
                 forwarded = value if forwarded is None else forwarded + b", " + value
                 continue
-            if lower == b"x-forwarded-proto":
+            if lower == self.FORWARDED_PROTO:
                 has_proto = True
             kept.append((name, value))
         kept.append((b"X-Forwarded-For", forwarded + b", " + client_ip if forwarded else client_ip))
         if not has_proto:
-            kept.append((b"X-Forwarded-Proto", b"https" if flow.client_conn.tls_established else b"http"))
+            kept.append(proto)
         headers.fields = tuple(kept)
+
+    def _rewrites(self, lower: bytes) -> bool:
+        return lower in self.strip or lower == self.FORWARDED_FOR or lower == self.FORWARDED_PROTO
 
 
 @dataclass(slots=True)
