@@ -17,7 +17,7 @@ async def serve(settings) -> int:
     from grant_worker.admin import api_routes, token_middleware
     from grant_worker.admin_page import page_routes, session_user
     from grant_worker.admin_rules import rules_routes
-    from grant_worker.worker import GrantWorker
+    from grant_worker.worker import GrantWorker, LoopEnded
     from seatgate.ops_http import OpsServer
     from seatgate.rules import RulesStore
 
@@ -45,6 +45,8 @@ async def serve(settings) -> int:
             loop.add_signal_handler(sig, worker.stopping.set)
         try:
             await worker.run()
+        except LoopEnded:
+            return 1  # logged by the worker; a supervisor restarts the process
         finally:
             await ops.stop()
     finally:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from grant_worker import metrics
 from grant_worker.directories import CircuitOpen, DirectoryError, SeatInfo
 from grant_worker.grants import ProductRuntime
 from seatgate import logs
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 
 log = logs.get("seatgate.worker.seats")
 
@@ -79,7 +78,7 @@ async def refresh_loop(redis: Any, products: list[ProductRuntime], interval: flo
         for product in products:
             try:
                 await asyncio.wait_for(refresh(redis, product), 30)
-            except (RedisError, OSError, TimeoutError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 metrics.REDIS_ERRORS.labels(op="seats").inc()
                 log.warning("seat_refresh_failed", product=product.name, error=type(exc).__name__)
         await asyncio.sleep(interval)

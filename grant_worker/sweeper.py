@@ -13,14 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from grant_worker import metrics
 from grant_worker.grants import ProductRuntime
 from grant_worker.lease import Lease
 from grant_worker.revoker import Revoker
 from seatgate import logs
 from seatgate.policy import idle_cutoff
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 
 log = logs.get("seatgate.worker.sweeper")
 
@@ -51,7 +50,7 @@ class Sweeper:
                         await asyncio.wait_for(self.round(product), max(self._interval * 4, 30))
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError, TimeoutError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 metrics.REDIS_ERRORS.labels(op="sweep").inc()
                 log.warning("sweep_failed", error=type(exc).__name__)
             await asyncio.sleep(self._interval)

@@ -30,6 +30,7 @@ from grant_worker.reconciler import Reconciler
 from grant_worker.revoker import Revoker
 from grant_worker.sweeper import Sweeper
 from seatgate import logs, redis_conn
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.rules import RulesWatcher
 from seatgate.schema import ALL_SCRIPTS, GROUP, GlobalKeys, ProductKeys
 from seatgate.settings import ConfigError, Settings
@@ -38,6 +39,10 @@ log = logs.get("seatgate.worker")
 
 READ_BLOCK_MS = 1000
 
+
+
+class LoopEnded(Exception):
+    """One of the worker's loops ended while the worker was meant to run."""
 
 class GrantWorker:
     def __init__(self, settings: Settings, redis: Any = None):
@@ -98,10 +103,20 @@ class GrantWorker:
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
         # The worker classifies nothing, but its seatgate_rules_version tells ops which version is stored.
         loops.append(RulesWatcher(self.redis, on_change=lambda version, _: metrics.RULES_VERSION.set(version)).run())
-        tasks = [asyncio.create_task(loop) for loop in loops]
+        tasks = [asyncio.create_task(loop, name=loop.__qualname__) for loop in loops]
+        stop = asyncio.create_task(self.stopping.wait())
         try:
-            await self.stopping.wait()
+            # Every loop runs until the worker stops. One that ends early has crashed: stop the
+            # worker with its error, so that a supervisor restarts it, rather than run on
+            # without it (no grants read, or no revokes) and look healthy.
+            done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stop:
+                    error = task.exception()
+                    log.error("worker_loop_ended", loop=task.get_name(), error=repr(error))
+                    raise LoopEnded(task.get_name()) from error
         finally:
+            stop.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -131,12 +146,15 @@ class GrantWorker:
                 reply = await self.redis.xreadgroup(GROUP, self.worker_id, {stream: ">"}, count=free,
                                                     block=READ_BLOCK_MS)
                 backoff = 0.1
-            except ResponseError as exc:
-                if "NOGROUP" in str(exc):  # the stream was deleted (Redis flushed): recreate
-                    await self._ensure_group(stream)
-                    continue
-                raise
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
+                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                    # The stream was deleted (Redis flushed): recreate it and its group (should
+                    # that fail too, wait like after any other error).
+                    with contextlib.suppress(*REDIS_UNAVAILABLE):
+                        await self._ensure_group(stream)
+                        continue
+                # Everything else is waited out, error replies included: a cluster answers
+                # CLUSTERDOWN or TRYAGAIN while it settles, a replica READONLY during failover.
                 metrics.REDIS_ERRORS.labels(op="xreadgroup").inc()
                 log.warning("read_failed", product=product.name, error=type(exc).__name__, retry_in=backoff)
                 await asyncio.sleep(backoff)
@@ -180,7 +198,7 @@ class GrantWorker:
                 _next, entries, *_ = await self.redis.xautoclaim(
                     product.keys.grants, GROUP, self.worker_id, min_idle_time=min_idle_ms, start_id="0-0", count=100
                 )
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 metrics.REDIS_ERRORS.labels(op="xautoclaim").inc()
                 log.warning("reclaim_failed", product=product.name, error=type(exc).__name__)
                 continue

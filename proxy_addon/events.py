@@ -12,10 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from proxy_addon import metrics
 from seatgate import logs
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.events")
@@ -49,7 +48,7 @@ class EventListener:
                         self._dispatch(message)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError, TimeoutError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 metrics.REDIS_ERRORS.labels(op="events").inc()
                 if self.connected.is_set():
                     log.warning("events_lost", error=type(exc).__name__)

@@ -17,9 +17,15 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, ClusterPubSub, RedisCluster
 from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import RedisClusterException, RedisError
 
 # Every call has a deadline: a dead Redis must fail fast so the proxy can fail open.
 SOCKET_TIMEOUT = 2.0
+# What a loop that talks to Redis for as long as the process runs waits out and retries:
+# lost connections and deadlines, error replies (a cluster answers CLUSTERDOWN or TRYAGAIN
+# while it settles, a demoted master READONLY), and redis-py's cluster errors, which are
+# not RedisErrors.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 
 class _ClusterPipeline(ClusterPipeline):
