@@ -1,4 +1,4 @@
-"""Event dispatch of the lean runner: each mitmproxy event goes only to the addons that handle it.
+"""Event dispatch of the lean runner: each event goes only to the addons that handle it, in place.
 
 mitmproxy's ``AddonManager`` delivers every event by walking the whole addon tree, looking
 each hook up with ``getattr`` and entering a ``safecall`` context manager and a coroutine
@@ -13,16 +13,21 @@ others still run, ``AddonHalt`` stops the event, ``OptionsError`` propagates.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from mitmproxy import exceptions, flow, hooks
 from mitmproxy.addonmanager import AddonManager
 from mitmproxy.master import Master
 from mitmproxy.options import Options
+from mitmproxy.proxy import commands, mode_servers
+from mitmproxy.proxy import events as proxy_events
+from mitmproxy.proxy.mode_servers import ProxyConnectionHandler
 
 Handler = Callable[..., Any]
 logger = logging.getLogger("mitmproxy.addonmanager")  # where mitmproxy logs addon errors
@@ -69,29 +74,140 @@ class HookTable(AddonManager):
 
     async def trigger_event(self, event: hooks.Hook) -> None:
         handlers = self.handlers(event)
-        if not handlers:
-            return
-        args = hook_args(event)
-        for func in handlers:
-            try:
-                result = func(*args)
-                if result is not None and inspect.isawaitable(result):
-                    await result
-            except exceptions.AddonHalt:
-                return
-            except exceptions.OptionsError:
-                raise
-            except Exception as err:
-                logger.error(f"Addon error: {err}", exc_info=True)
+        if handlers:
+            rest = _run(handlers, hook_args(event), 0)
+            if rest is not None:
+                await rest
 
-    async def handle_lifecycle(self, event: hooks.Hook) -> None:
-        await self.trigger_event(event)
+    def run_now(self, event: hooks.Hook) -> Awaitable[None] | None:
+        """``handle_lifecycle`` as far as it can go without waiting: None when every handler
+        has finished, else an awaitable that finishes the rest in order."""
+        handlers = self.handlers(event)
+        rest = _run(handlers, hook_args(event), 0) if handlers else None
         # The follow-up "update" event exists for UIs that redraw flows; without a handler
         # there is no need to build it.
         if self.handlers(hooks.UpdateHook([])):
             message = hook_args(event)[0]
             if isinstance(message, flow.Flow):
-                await self.trigger_event(hooks.UpdateHook([message]))
+                return self._then_update(rest, message)
+        return rest
+
+    async def _then_update(self, rest: Awaitable[None] | None, message: flow.Flow) -> None:
+        if rest is not None:
+            await rest
+        await self.trigger_event(hooks.UpdateHook([message]))
+
+    async def handle_lifecycle(self, event: hooks.Hook) -> None:
+        rest = self.run_now(event)
+        if rest is not None:
+            await rest
+
+
+def _run(handlers: tuple[Handler, ...], args: list[Any], start: int) -> Awaitable[None] | None:
+    """Call handlers[start:] in order until one returns an awaitable; return what waits for it
+    and then calls the others, or None when all are done."""
+    for index in range(start, len(handlers)):
+        try:
+            result = handlers[index](*args)
+        except exceptions.AddonHalt:
+            return None
+        except exceptions.OptionsError:
+            raise
+        except Exception as err:
+            logger.error(f"Addon error: {err}", exc_info=True)
+            continue
+        if result is not None and inspect.isawaitable(result):
+            return _await_then_run(result, handlers, args, index + 1)
+    return None
+
+
+async def _await_then_run(pending: Awaitable[Any], handlers: tuple[Handler, ...], args: list[Any],
+                          start: int) -> None:
+    try:
+        await pending
+    except exceptions.AddonHalt:
+        return
+    except exceptions.OptionsError:
+        raise
+    except Exception as err:
+        logger.error(f"Addon error: {err}", exc_info=True)
+    rest = _run(handlers, args, start)
+    if rest is not None:
+        await rest
+
+
+class InlineHooks:
+    """Stands in for a connection's top layer and runs its hooks in place when it can.
+
+    mitmproxy hands every hook a layer raises to a new task, which the event loop runs on a
+    later turn and which then feeds the completion back to the layer: a task, several
+    coroutines and a loop turn per hook, four hooks per request, even when every handler
+    returns at once. Here the handlers run as soon as the layer raises the hook; when they
+    have all returned (the common case) the completion goes straight back into the layer,
+    after the layer's current event is done with, as the task would have done. A hook whose
+    handler has to wait (a grant) goes on in a task of its own, like mitmproxy's.
+    """
+
+    __slots__ = ("_handler", "layer")
+
+    def __init__(self, layer: Any, handler: LeanConnectionHandler):
+        self.layer = layer
+        self._handler = handler
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.layer, name)
+
+    def handle_event(self, event: proxy_events.Event) -> Iterator[commands.Command]:
+        queue = deque([event])
+        while queue:
+            for command in self.layer.handle_event(queue.popleft()):
+                if not isinstance(command, commands.StartHook):
+                    yield command
+                elif self._handler.start_hook(command) and command.blocking:
+                    queue.append(proxy_events.HookCompleted(command))
+
+
+class LeanConnectionHandler(ProxyConnectionHandler):
+    """mitmproxy's connection handler with :class:`InlineHooks` around its top layer."""
+
+    @property  # type: ignore[override]
+    def layer(self) -> InlineHooks:
+        return self._top
+
+    @layer.setter
+    def layer(self, layer: Any) -> None:
+        # Set at construction and again by the mode's server (its own top layer).
+        self._top = layer if isinstance(layer, InlineHooks) else InlineHooks(layer, self)
+
+    def start_hook(self, hook: commands.StartHook) -> bool:
+        """Run the hook's handlers; True when they are done, False when a task finishes them
+        and then reports the completion itself."""
+        (data,) = hook_args(hook)  # mitmproxy's hooks carry one argument
+        rest = self.master.addons.run_now(hook)
+        if rest is None and not (isinstance(data, flow.Flow) and data.intercepted):
+            return True
+        task = asyncio.create_task(self._finish_hook(hook, rest, data), name=f"handle_hook({hook.name})")
+        self.hook_tasks.add(task)
+        task.add_done_callback(self.hook_tasks.discard)
+        return False
+
+    async def _finish_hook(self, hook: commands.StartHook, rest: Awaitable[None] | None, data: Any) -> None:
+        with self.timeout_watchdog.disarm():
+            if rest is not None:
+                await rest
+            if isinstance(data, flow.Flow):
+                await data.wait_for_resume()
+        if hook.blocking:
+            await self.server_event(proxy_events.HookCompleted(hook))
+
+
+def use_inline_hooks() -> None:
+    """Make the proxy servers build :class:`LeanConnectionHandler` for new connections.
+
+    mitmproxy's mode servers construct their connection handler by this module-level name
+    and offer no other way to choose it; only the lean runner calls this.
+    """
+    mode_servers.ProxyConnectionHandler = LeanConnectionHandler
 
 
 class LeanMaster(Master):

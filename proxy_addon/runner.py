@@ -4,7 +4,8 @@ Stock ``mitmdump`` loads about forty addons and dispatches every event to each o
 a reverse proxy for licensing needs five: the proxy server, next-layer protocol
 detection, TLS configuration (for https upstreams), error checking at start-up, and
 seatgate's own two. One reverse-proxy mode per product, listening on its own port.
-Events go only to the addons that handle them (:mod:`proxy_addon.dispatch`).
+Events go only to the addons that handle them, and hooks whose handlers return at once run
+in place rather than in a task each (:mod:`proxy_addon.dispatch`).
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ async def run(settings, bare: bool = False) -> int:
     from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
 
     from proxy_addon.addon import HeaderHygiene, SeatGate
-    from proxy_addon.dispatch import LeanMaster
+    from proxy_addon.dispatch import LeanMaster, use_inline_hooks
 
+    use_inline_hooks()
     opts = options.Options()
     master = LeanMaster(opts)
     errors = errorcheck.ErrorCheck(repeat_errors_on_stderr=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -119,3 +120,46 @@ async def test_options_reach_addons_once(master) -> None:
     seen.clear()
     master.options.update(probe=1)
     assert seen == [{"probe"}]
+
+
+class Waiting(Recorder):
+    def __init__(self, name: str, calls: list[str], gate: asyncio.Event):
+        super().__init__(name, calls)
+        self.gate = gate
+
+    def request(self, flow):
+        self.calls.append(f"{self.name}.request")
+        return self._wait()
+
+    async def _wait(self) -> None:
+        await self.gate.wait()
+        self.calls.append(f"{self.name}.resumed")
+
+
+async def test_run_now_finishes_synchronous_handlers_in_place(master) -> None:
+    calls: list[str] = []
+    master.addons.add(Recorder("a", calls), Recorder("b", calls))
+    assert master.addons.run_now(HttpRequestHook(tflow.tflow())) is None
+    assert calls == ["a.request", "b.request"]
+
+
+async def test_run_now_hands_over_at_the_first_handler_that_waits(master) -> None:
+    calls: list[str] = []
+    gate = asyncio.Event()
+    master.addons.add(Recorder("a", calls), Waiting("w", calls, gate), Recorder("b", calls))
+    rest = master.addons.run_now(HttpRequestHook(tflow.tflow()))
+    assert rest is not None
+    assert calls == ["a.request", "w.request"]  # b waits for w, in order
+    gate.set()
+    await rest
+    assert calls == ["a.request", "w.request", "w.resumed", "b.request"]
+
+
+async def test_run_now_sends_the_update_event_after_the_rest(master) -> None:
+    calls: list[str] = []
+    gate = asyncio.Event()
+    master.addons.add(Waiting("w", calls, gate), Updates(calls))
+    rest = master.addons.run_now(HttpRequestHook(tflow.tflow()))
+    gate.set()
+    await rest
+    assert calls == ["w.request", "w.resumed", "update:1"]
