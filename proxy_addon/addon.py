@@ -138,6 +138,7 @@ class SeatGate:
         self.replayer: Replayer | None = None
         self._saml_paths: frozenset[str] = frozenset()
         self._wanted_headers: frozenset[bytes] = frozenset()
+        self._wanted_lengths: frozenset[int] = frozenset()
         self._ausername_misses: dict[str, int] = {}
 
     # -- mitmproxy lifecycle ------------------------------------------------------
@@ -272,9 +273,11 @@ class SeatGate:
         the raw fields; every later lookup is a plain dict access. Only those are decoded:
         building strings for every header of every request is a measurable part of the
         addon's cost. A repeated header is joined the way HTTP joins it."""
-        wanted = self._wanted_headers
+        wanted, lengths = self._wanted_headers, self._wanted_lengths
         headers: dict[str, str] = {}
         for name, value in request.headers.fields:
+            if len(name) not in lengths:  # most names are told apart without lower-casing
+                continue
             lower = name.lower()
             if lower not in wanted:
                 continue
@@ -698,6 +701,7 @@ class SeatGate:
     def _use_classifier(self, classifier: Classifier) -> None:
         names = CREDENTIAL_HEADERS | classifier.header_names
         self._wanted_headers = frozenset(name.encode("latin-1") for name in names)
+        self._wanted_lengths = frozenset(map(len, self._wanted_headers))
         self.classifier = classifier
 
     def _rules_changed(self, version: int, ruleset: Any) -> None:
@@ -740,11 +744,17 @@ def _norm_upstream(url: str) -> str:
     return f"{scheme}://{host}"
 
 
+_ANSWER_HEADER_LENGTHS = frozenset(map(len, (b"x-ausername", b"set-cookie", b"x-seraph-loginreason")))
+
+
 def _identity_headers(response: http.Response) -> tuple[str | None, str | None, list[str]]:
     """X-AUSERNAME, X-Seraph-LoginReason and Set-Cookie of an answer, in one pass over its
-    header fields (mitmproxy's case-insensitive lookups would rescan them each)."""
+    header fields (mitmproxy's case-insensitive lookups would rescan them each); a name of
+    another length is skipped before it is lower-cased."""
     named, reason, cookies = None, None, []
     for name, value in response.headers.fields:
+        if len(name) not in _ANSWER_HEADER_LENGTHS:
+            continue
         lower = name.lower()
         if lower == b"x-ausername":
             named = value.decode("latin-1")
