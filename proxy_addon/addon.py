@@ -19,11 +19,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import connection, ctx, exceptions, http
 
 from proxy_addon import metrics, pat
 from proxy_addon.claims import ClaimGuard, claim_verdict, client_address, login_ok
-from proxy_addon.credentials import Credentials, extract, valid_username
+from proxy_addon.credentials import ConnectionSecrets, Credentials, extract, valid_username
 from proxy_addon.current_user import CurrentUser
 from proxy_addon.events import EventListener
 from proxy_addon.grant_client import ERROR, TIMEOUT, GrantClient, GrantOutcome
@@ -139,6 +139,7 @@ class SeatGate:
         self._saml_paths: frozenset[str] = frozenset()
         self._wanted_headers: frozenset[bytes] = frozenset()
         self._wanted_lengths: frozenset[int] = frozenset()
+        self._connections: dict[str, ConnectionSecrets] = {}  # by client connection id
         self._ausername_misses: dict[str, int] = {}
 
     # -- mitmproxy lifecycle ------------------------------------------------------
@@ -262,11 +263,21 @@ class SeatGate:
             session_cookies=self.settings.proxy.session_cookies,
             rememberme_cookies=self.settings.proxy.rememberme_cookies,
             saml_paths=self._saml_paths,
+            seen=self._connection_secrets(flow.client_conn.id),
         )
         identity = self._identify_locally(product, creds)
         if identity is _LOOKUP:
             return self._identify_then_gate(flow, state)
         return self._gate(flow, state, identity)
+
+    def _connection_secrets(self, connection_id: str) -> ConnectionSecrets:
+        secrets = self._connections.get(connection_id)
+        if secrets is None:
+            secrets = self._connections[connection_id] = ConnectionSecrets()
+        return secrets
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        self._connections.pop(client.id, None)
 
     def _read_headers(self, request: http.Request) -> dict[str, str]:
         """The request headers that the credentials and the rules look at, in one pass over

@@ -43,6 +43,24 @@ class Credentials:
         return [d for d in (self.session, self.rememberme, self.bearer, self.basic) if d]
 
 
+class ConnectionSecrets:
+    """The digests of the Cookie and Authorization headers last seen on one client connection.
+
+    A client sends the same Cookie and Authorization headers on every request of a
+    keep-alive connection until a cookie changes, and hashing them again each time is the
+    largest part of identifying a request. Compared whole with the raw header; kept as long
+    as the connection, in the same memory where mitmproxy keeps the request itself.
+    """
+
+    __slots__ = ("authorization", "by_authorization", "by_cookie", "cookie")
+
+    def __init__(self) -> None:
+        self.cookie: str | None = None
+        self.by_cookie: tuple[str | None, str | None] = (None, None)  # session, rememberme
+        self.authorization: str | None = None
+        self.by_authorization: tuple[str | None, str | None, str | None] = (None, None, None)  # bearer, basic, user
+
+
 def valid_username(name: str) -> bool:
     return 0 < len(name) <= MAX_USERNAME and name.isprintable() and name.strip() == name and name != "anonymous"
 
@@ -134,28 +152,40 @@ def extract(
     session_cookies: list[str],
     rememberme_cookies: list[str],
     saml_paths: frozenset[str] = frozenset(),
+    seen: ConnectionSecrets | None = None,
 ) -> Credentials:
     creds = Credentials()
     if cookie_header:
-        for name in session_cookies:
-            if value := cookie_value(cookie_header, name):
-                creds.session = hasher.digest("session", value)
-                break
-        for name in rememberme_cookies:
-            if value := cookie_value(cookie_header, name):
-                creds.rememberme = hasher.digest("rememberme", value)
-                break
+        if seen is not None and seen.cookie == cookie_header:
+            creds.session, creds.rememberme = seen.by_cookie
+        else:
+            for name in session_cookies:
+                if value := cookie_value(cookie_header, name):
+                    creds.session = hasher.digest("session", value)
+                    break
+            for name in rememberme_cookies:
+                if value := cookie_value(cookie_header, name):
+                    creds.rememberme = hasher.digest("rememberme", value)
+                    break
+            if seen is not None:
+                seen.cookie, seen.by_cookie = cookie_header, (creds.session, creds.rememberme)
     if authorization:
         scheme = authorization[:7].lower()
-        if scheme.startswith("bearer "):
-            token = authorization[7:].strip()
-            if 0 < len(token) <= 4096:
-                creds.bearer = hasher.digest("bearer", token)
-        elif scheme.startswith("basic "):
-            if pair := parse_basic(authorization):
+        if seen is not None and seen.authorization == authorization:
+            creds.bearer, creds.basic, creds.claimed_user = seen.by_authorization
+            creds.claim_source = "basic" if creds.claimed_user else None
+        elif scheme.startswith("bearer ") or scheme.startswith("basic "):
+            if scheme.startswith("bearer "):
+                token = authorization[7:].strip()
+                if 0 < len(token) <= 4096:
+                    creds.bearer = hasher.digest("bearer", token)
+            elif pair := parse_basic(authorization):
                 creds.basic = hasher.digest("basic", f"{pair[0]}:{pair[1]}")
                 creds.claimed_user, creds.claim_source = pair[0], "basic"
-        elif scheme.startswith("oauth "):
+            if seen is not None:
+                seen.authorization, seen.by_authorization = authorization, (creds.bearer, creds.basic,
+                                                                            creds.claimed_user)
+        elif scheme.startswith("oauth "):  # depends on the query too: not remembered
             creds.applink_user = applink_requestor(query, authorization)
     elif query and "xoauth_requestor_id" in query:
         creds.applink_user = applink_requestor(query, "")

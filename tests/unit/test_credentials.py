@@ -90,3 +90,37 @@ def test_keyed_hash_is_hmac_sha256(key: bytes, value: str | bytes) -> None:
     data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     expected = hmac.new(key, b"session\0" + data, hashlib.sha256).hexdigest()[:32]
     assert KeyedHasher(key).digest("session", value) == f"session:{expected}"
+
+
+def test_connection_secrets_reuse_digests_of_unchanged_headers() -> None:
+    from proxy_addon.credentials import ConnectionSecrets
+
+    class Counting(KeyedHasher):
+        calls = 0
+
+        def digest(self, kind: str, value: str | bytes) -> str:
+            Counting.calls += 1
+            return super().digest(kind, value)
+
+    hasher = Counting(b"0123456789abcdef0123456789abcdef")
+    seen = ConnectionSecrets()
+    basic = "Basic " + base64.b64encode(b"alice:pw").decode()
+
+    def run(cookie: str, authorization: str):
+        return extract(hasher, kind="jira", method="GET", path="/", query="", cookie_header=cookie,
+                       authorization=authorization, content_type="", body=b"",
+                       session_cookies=["JSESSIONID"], rememberme_cookies=["seraph.rememberme.cookie"], seen=seen)
+
+    first = run("JSESSIONID=s1", basic)
+    assert Counting.calls == 2
+    again = run("JSESSIONID=s1", basic)
+    assert Counting.calls == 2 and again == first
+    assert (again.claimed_user, again.claim_source) == ("alice", "basic")
+    changed = run("JSESSIONID=s2", basic)
+    assert Counting.calls == 3 and changed.session != first.session and changed.basic == first.basic
+    bearer = run("JSESSIONID=s2", "Bearer tok")
+    assert Counting.calls == 4 and bearer.basic is None and bearer.claimed_user is None
+    assert run("JSESSIONID=s2", "Bearer tok") == bearer and Counting.calls == 4
+    # An app-link header is not remembered: its user also depends on the query.
+    assert run("", "OAuth xoauth_requestor_id=\"bob\"").applink_user == "bob"
+    assert run("", "").session is None
