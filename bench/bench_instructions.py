@@ -20,17 +20,15 @@ Needs valgrind and redis-server (apt-get install valgrind redis-server).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_proxy import AUTH, PATH, prelicense, write_config
-from bench.common import Procs, free_port, need, seatgate, start_redis
+from bench.bench_proxy import AUTH, PATH, start_upstream, variant_command
+from bench.common import Procs, free_port, need
 from seatgate.netutil import wait_for_port
 
 VARIANTS = ("mitmdump", "lean-bare", "seatgate")
@@ -110,20 +108,10 @@ def main() -> None:
     procs = Procs(work)
     per_request: dict[str, float] = {}
     try:
-        redis_port = start_redis(procs)
-        upstream = free_port()
-        asyncio.run(prelicense(redis_port))
-        procs.start("upstream", [sys.executable, "-m", "bench.trivial_upstream", str(upstream)], upstream)
-        mitmdump = str(Path(sys.executable).parent / "mitmdump")
+        redis_port, upstream = start_upstream(procs)
         for name in variants:
             port = free_port()
-            if name == "mitmdump":
-                cmd = [mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{port}",
-                       "--set", "keep_host_header=true", "--set", "connection_strategy=lazy"]
-            else:
-                config = work / f"{name}.toml"
-                write_config(config, redis_port, upstream, port)
-                cmd = seatgate("proxy", "--config", str(config), *(["--bare"] if name == "lean-bare" else []))
+            cmd = variant_command(name, work, redis_port, upstream, port)
             per_request[name] = measure(procs, work, name, cmd, port, args.requests)
             print(f"{name:<10} {per_request[name] / 1e3:>9.0f} k instructions per request", flush=True)
     finally:

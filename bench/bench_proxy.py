@@ -52,6 +52,27 @@ async def prelicense(redis_port: int) -> None:
     await client.aclose()
 
 
+def start_upstream(procs: Procs) -> tuple[int, int]:
+    """A private redis-server with the benchmark user licensed, and the trivial upstream:
+    (redis port, upstream port)."""
+    redis_port = start_redis(procs)
+    upstream = free_port()
+    asyncio.run(prelicense(redis_port))
+    procs.start("upstream", [sys.executable, "-m", "bench.trivial_upstream", str(upstream)], upstream)
+    return redis_port, upstream
+
+
+def variant_command(name: str, work: Path, redis_port: int, upstream: int, port: int) -> list[str]:
+    """How to start one proxy variant (mitmdump, lean-bare or seatgate) listening on ``port``."""
+    if name == "mitmdump":
+        mitmdump = str(Path(sys.executable).parent / "mitmdump")
+        return [mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{port}",
+                "--set", "keep_host_header=true", "--set", "connection_strategy=lazy"]
+    config = work / f"{name}.toml"
+    write_config(config, redis_port, upstream, port)
+    return seatgate("proxy", "--config", str(config), *(["--bare"] if name == "lean-bare" else []))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3, help="length of one wrk run")
@@ -63,23 +84,13 @@ def main() -> None:
     procs = Procs(work)
     runs: dict[str, dict[int, list[dict]]] = {}
     try:
-        redis_port = start_redis(procs)
-        upstream = free_port()
-        asyncio.run(prelicense(redis_port))
-        procs.start("upstream", [sys.executable, "-m", "bench.trivial_upstream", str(upstream)], upstream)
-        mitmdump = str(Path(sys.executable).parent / "mitmdump")
+        redis_port, upstream = start_upstream(procs)
         # All variants run at once and take turns, so that whatever else loads the machine
         # during the benchmark weighs on each of them alike.
         targets: dict[str, tuple[int, int | None]] = {"direct": (upstream, None)}
         for name in ("mitmdump", "lean-bare", "seatgate"):
             port = free_port()
-            if name == "mitmdump":
-                cmd = [mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{port}",
-                       "--set", "keep_host_header=true", "--set", "connection_strategy=lazy"]
-            else:
-                config = work / f"{name}.toml"
-                write_config(config, redis_port, upstream, port)
-                cmd = seatgate("proxy", "--config", str(config), *(["--bare"] if name == "lean-bare" else []))
+            cmd = variant_command(name, work, redis_port, upstream, port)
             targets[name] = (port, procs.start(name, cmd, port).pid)
         for name, (port, _) in targets.items():
             wrk(f"http://127.0.0.1:{port}{PATH}", 4, 1, AUTH)  # warm-up: connections, caches, identity
