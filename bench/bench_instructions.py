@@ -73,7 +73,8 @@ def total_instructions(dump: Path) -> int:
 
 def measure(procs: Procs, work: Path, name: str, cmd: list[str], port: int, requests: int) -> float:
     out = work / f"callgrind.{name}"
-    valgrind = [need("valgrind", "valgrind"), "--tool=callgrind", "--collect-atstart=yes",
+    # seatgate proxy restarts itself under python -O (exec): callgrind has to follow it.
+    valgrind = [need("valgrind", "valgrind"), "--tool=callgrind", "--collect-atstart=yes", "--trace-children=yes",
                 f"--callgrind-out-file={out}.%p"]
     proc = procs.start(name, valgrind + cmd)
     wait_for_port(port, 600, proc)
