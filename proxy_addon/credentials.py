@@ -169,24 +169,23 @@ def extract(
                     break
             if seen is not None:
                 seen.cookie, seen.by_cookie = cookie_header, (creds.session, creds.rememberme)
-    if authorization:
+    if authorization and seen is not None and seen.authorization == authorization:
+        creds.bearer, creds.basic, creds.claimed_user = seen.by_authorization
+        creds.claim_source = "basic" if creds.claimed_user else None
+    elif authorization:
         scheme = authorization[:7].lower()
-        if seen is not None and seen.authorization == authorization:
-            creds.bearer, creds.basic, creds.claimed_user = seen.by_authorization
-            creds.claim_source = "basic" if creds.claimed_user else None
-        elif scheme.startswith("bearer ") or scheme.startswith("basic "):
-            if scheme.startswith("bearer "):
-                token = authorization[7:].strip()
-                if 0 < len(token) <= 4096:
-                    creds.bearer = hasher.digest("bearer", token)
-            elif pair := parse_basic(authorization):
+        if scheme.startswith("bearer "):
+            token = authorization[7:].strip()
+            if 0 < len(token) <= 4096:
+                creds.bearer = hasher.digest("bearer", token)
+        elif scheme.startswith("basic "):
+            if pair := parse_basic(authorization):
                 creds.basic = hasher.digest("basic", f"{pair[0]}:{pair[1]}")
                 creds.claimed_user, creds.claim_source = pair[0], "basic"
-            if seen is not None:
-                seen.authorization, seen.by_authorization = authorization, (creds.bearer, creds.basic,
-                                                                            creds.claimed_user)
         elif scheme.startswith("oauth "):  # depends on the query too: not remembered
             creds.applink_user = applink_requestor(query, authorization)
+        if seen is not None and not scheme.startswith("oauth "):
+            seen.authorization, seen.by_authorization = authorization, (creds.bearer, creds.basic, creds.claimed_user)
     elif query and "xoauth_requestor_id" in query:
         creds.applink_user = applink_requestor(query, "")
     if body and (user := login_claim(kind, method, path, content_type, body)):

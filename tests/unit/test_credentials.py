@@ -123,4 +123,13 @@ def test_connection_secrets_reuse_digests_of_unchanged_headers() -> None:
     assert run("JSESSIONID=s2", "Bearer tok") == bearer and Counting.calls == 4
     # An app-link header is not remembered: its user also depends on the query.
     assert run("", "OAuth xoauth_requestor_id=\"bob\"").applink_user == "bob"
+    oauth = 'OAuth oauth_consumer_key="app"'
+
+    def applink(query: str) -> str | None:
+        return extract(hasher, kind="jira", method="GET", path="/", query=query, cookie_header="",
+                       authorization=oauth, content_type="", body=b"", session_cookies=[],
+                       rememberme_cookies=[], seen=seen).applink_user
+
+    assert applink("") is None
+    assert applink("xoauth_requestor_id=carol") == "carol"
     assert run("", "").session is None
