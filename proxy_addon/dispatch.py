@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from mitmproxy import exceptions, flow, hooks
+from mitmproxy import version as mitmproxy_version
 from mitmproxy.addonmanager import AddonManager
 from mitmproxy.master import Master
 from mitmproxy.options import Options
@@ -201,13 +202,19 @@ class LeanConnectionHandler(ProxyConnectionHandler):
             await self.server_event(proxy_events.HookCompleted(hook))
 
 
-def use_inline_hooks() -> None:
+def use_inline_hooks() -> bool:
     """Make the proxy servers build :class:`LeanConnectionHandler` for new connections.
 
     mitmproxy's mode servers construct their connection handler by this module-level name
-    and offer no other way to choose it; only the lean runner calls this.
+    and offer no other way to choose it; only the lean runner calls this. Where mitmproxy
+    is not the major version this was built against, hooks keep mitmproxy's own tasks.
     """
+    if not mitmproxy_version.VERSION.startswith("11."):
+        logger.warning("mitmproxy %s: hooks run in tasks (in-place hooks need mitmproxy 11)",
+                       mitmproxy_version.VERSION)
+        return False
     mode_servers.ProxyConnectionHandler = LeanConnectionHandler
+    return True
 
 
 class LeanMaster(Master):

@@ -163,3 +163,19 @@ async def test_run_now_sends_the_update_event_after_the_rest(master) -> None:
     gate.set()
     await rest
     assert calls == ["w.request", "w.resumed", "update:1"]
+
+
+def test_inline_hooks_only_on_the_mitmproxy_they_were_built_for(monkeypatch) -> None:
+    from mitmproxy import version
+    from mitmproxy.proxy import mode_servers
+
+    from proxy_addon import dispatch
+
+    original = mode_servers.ProxyConnectionHandler
+    monkeypatch.setattr(mode_servers, "ProxyConnectionHandler", original)  # restored after the test
+    monkeypatch.setattr(version, "VERSION", "12.0.0")
+    assert dispatch.use_inline_hooks() is False
+    assert mode_servers.ProxyConnectionHandler is original
+    monkeypatch.setattr(version, "VERSION", "11.0.2")
+    assert dispatch.use_inline_hooks() is True
+    assert mode_servers.ProxyConnectionHandler is dispatch.LeanConnectionHandler
