@@ -725,6 +725,7 @@ class SeatGate:
         """After every (re)connection: scripts into the cache, licensed users reloaded."""
         await redis_conn.preload_scripts(self.redis, (REQUEST_GRANT,))
         await self.view.reload(self.redis)
+        self.grants.settle_licensed(self.view.is_licensed)
 
     async def _resync_loop(self) -> None:
         interval = self.settings.proxy.cache_resync_interval

@@ -60,7 +60,9 @@ class EventListener:
                 except Exception:
                     pass
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            # Capped low: until the channel is subscribed again, grant replies published
+            # after Redis is back would be missed, and one attempt a second costs nothing.
+            backoff = min(backoff * 2, 1.0)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         product = self._channels.get(message.get("channel", ""))

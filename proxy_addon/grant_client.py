@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,14 @@ class GrantClient:
         if status == "licensed" and not future.done():
             future.set_result(GrantOutcome(Event.GRANTED, "already licensed", request_id=request_id))
         # "queued" / "pending": the published result resolves the future.
+
+    def settle_licensed(self, is_licensed: Callable[[str, str], bool]) -> None:
+        """End the waits of users who hold a seat by now. Called once the events channel is
+        subscribed again: a grant that was published while it was not is not replayed."""
+        for (product, user), future in self._waiters.items():
+            if not future.done() and is_licensed(product, user):
+                future.set_result(GrantOutcome(Event.GRANTED, "licensed (seen after reconnecting)",
+                                               request_id=self._request_ids.get((product, user), "")))
 
     def abandon_all(self, reason: str) -> None:
         """Fail every wait at once (the events connection was lost, so no reply can come)."""
