@@ -35,7 +35,7 @@ from proxy_addon.write_behind import WriteBehind
 from seatgate import logs, redis_conn
 from seatgate.keyed_hash import KeyedHasher
 from seatgate.ops_http import OpsServer, UpstreamProbe
-from seatgate.rules import Classifier, RulesWatcher, load_builtin_ruleset
+from seatgate.rules import Classifier, RulesWatcher, load_builtin_ruleset, strip_context_path
 from seatgate.schema import REQUEST_GRANT, Event
 from seatgate.settings import ConfigError, ProductSettings, Settings, load_settings
 
@@ -245,6 +245,8 @@ class SeatGate:
             return None
         request = flow.request
         path, _, query = request.path.partition("?")
+        if product.context_path:
+            path = strip_context_path(path, product.context_path)
         headers = self._read_headers(request)
         decision = self.classifier.classify(
             product_kind=product.kind, product_name=product.name, method=request.method,
@@ -553,7 +555,9 @@ class SeatGate:
         identity, grant, named, reason = state.identity, state.grant, state.named, state.login_reason
         status = flow.response.status_code
         todo: tuple[str, ...] = ()
-        if status == 201 and pat.is_creation(flow.request.method, flow.request.path, status):
+        if status == 201 and pat.is_creation(
+            flow.request.method, strip_context_path(flow.request.path, state.product.context_path), status
+        ):
             todo += ("token",)
         if identity is not None:
             if not identity.confirmed:

@@ -43,7 +43,8 @@ def proxy_modes(settings) -> list[str]:
     modes = []
     for product in settings.products:
         listen = settings.product_listen(product)
-        modes.append(f"reverse:{product.upstream}@{listen}")
+        # The requests' paths carry the context path already (/jira/...): proxy to the origin.
+        modes.append(f"reverse:{product.origin}@{listen}")
     return modes
 
 

@@ -17,6 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -87,6 +88,8 @@ Listen = Annotated[str, AfterValidator(_check_listen)]
 def _check_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    if "?" in value or "#" in value:
+        raise ValueError(f"{value!r}: give the base URL only, without a query or fragment")
     return value.rstrip("/")
 
 
@@ -139,6 +142,20 @@ class ProductSettings(_Section):
     # Members of the licence group that seatgate did not put there: "leave" them alone
     # (they count against the licence as unmanaged) or "adopt" them as floating users.
     unmanaged_members: Literal["leave", "adopt"] = "leave"
+
+    @property
+    def origin(self) -> str:
+        """``upstream`` without its path: where the reverse proxy sends requests, whose
+        paths already carry the context path."""
+        parts = urlsplit(self.upstream)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def context_path(self) -> str:
+        """The path of ``upstream`` (``/jira`` in ``http://jira:8080/jira``): where the product
+        is deployed. seatgate's own REST calls go below it, and it is stripped from client
+        requests before they are classified and logins recognised."""
+        return urlsplit(self.upstream).path
 
     @model_validator(mode="after")
     def _check(self) -> ProductSettings:

@@ -23,6 +23,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--product", choices=["jira", "confluence"],
         help="product whose rules apply (default: jira for Jira logs, confluence otherwise)",
     )  # fmt: skip
+    parser.add_argument(
+        "--context-path", default="", metavar="PATH",
+        help="context path the product runs under (e.g. /jira), stripped before classifying",
+    )  # fmt: skip
     parser.add_argument("--registered", type=int, metavar="N", help="licensed users today (default: users seen)")
     parser.add_argument(
         "--exclude-users", action="append", default=[], metavar="USERS",
@@ -66,11 +70,14 @@ def main(args: argparse.Namespace) -> int:
     except (RuleError, OSError, ValueError) as exc:
         return _fail(f"--rules: {exc}")
 
+    context_path = args.context_path.rstrip("/")
+    if context_path and not context_path.startswith("/"):
+        return _fail(f"--context-path: {args.context_path!r} must be a path such as /jira")
     product = args.product or _guess_product(args.logs, args.format, detect_format)
     exclude = [u.strip() for value in args.exclude_users for u in value.split(",") if u.strip()]
     stats = ParseStats()
     analysis = Analysis(
-        CachedClassifier(Classifier(ruleset), product),
+        CachedClassifier(Classifier(ruleset), product, context_path=context_path),
         periods,
         exclude_users=exclude,
         utc_offset=lambda: stats.utc_offsets[0] if stats.utc_offsets else 0,

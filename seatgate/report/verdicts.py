@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from seatgate.rules import Classifier
+from seatgate.rules import Classifier, strip_context_path
 from seatgate.rules.matcher import headers_ok
 
 # Verdict codes used in the hot loop (list indexes are cheaper than string compares).
@@ -109,10 +109,14 @@ class CachedClassifier:
     calling ``verdict``.
     """
 
-    __slots__ = ("_possible", "_slots", "calls", "classifier", "kind", "known", "name", "verdicts")
+    __slots__ = ("_possible", "_slots", "calls", "classifier", "context_path", "kind", "known", "name", "verdicts")
 
-    def __init__(self, classifier: Classifier, product_kind: str, product_name: str | None = None):
+    def __init__(self, classifier: Classifier, product_kind: str, product_name: str | None = None,
+                 context_path: str = ""):
         self.classifier = classifier
+        # Stripped where the classifier is asked, never in the hot loop: ``known`` stays
+        # keyed by the path as logged.
+        self.context_path = context_path
         self.kind = product_kind
         self.name = product_name or product_kind
         self.known: dict[tuple[str, str], Verdict | Dependent] = {}
@@ -149,6 +153,7 @@ class CachedClassifier:
     def _dependence(self, method: str, path: str) -> Dependent | None:
         """What besides the method and the path can decide: the candidate rules that
         match them, up to the first without query or header conditions, tell."""
+        path = strip_context_path(path, self.context_path)
         on_agent = False
         names: list[str] = []  # of the query conditions
         names_only = True
@@ -171,6 +176,7 @@ class CachedClassifier:
 
     def _classify(self, method: str, path: str, query: str, user_agent: str) -> Verdict:
         self.calls += 1
+        path = strip_context_path(path, self.context_path)
         decision = self.classifier.classify(
             product_kind=self.kind,
             product_name=self.name,

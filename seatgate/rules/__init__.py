@@ -7,7 +7,7 @@ hands every proxy each new version within seconds.
 """
 
 from seatgate.rules.catalogue import load_builtin_ruleset
-from seatgate.rules.classifier import Classifier
+from seatgate.rules.classifier import Classifier, strip_context_path
 from seatgate.rules.io import dumps, load_ruleset_file, loads
 from seatgate.rules.matcher import Decision
 from seatgate.rules.model import (
@@ -40,4 +40,5 @@ __all__ = [
     "loads",
     "parse_rule",
     "parse_ruleset",
+    "strip_context_path",
 ]

@@ -19,6 +19,19 @@ from seatgate.rules.model import VERDICTS, RuleError, RuleSet
 _NO_HEADERS: Mapping[str, str] = {}
 
 
+def strip_context_path(path: str, context_path: str) -> str:
+    """The path as the application names it. Jira and Confluence are often deployed under
+    a context path (``https://host/jira/...``); rules are written without it, so
+    ``/jira/rest/api/2/myself`` under ``/jira`` is classified as ``/rest/api/2/myself``.
+    Paths outside the context path are returned unchanged."""
+    if not context_path or not path.startswith(context_path):
+        return path
+    rest = path[len(context_path):]
+    if not rest:
+        return "/"
+    return rest if rest[0] == "/" else path  # "/jirafoo" is not under "/jira"
+
+
 class Classifier:
     """Classify requests with a rule set. ``defaults`` (product name → verdict) override the
     rule set's own defaults, e.g. ``default_verdict`` from each product's settings."""

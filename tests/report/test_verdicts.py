@@ -74,3 +74,13 @@ verdict = "background"
     assert [v("etag=1&_=5"), v("_=6"), v("etag=2"), v("mode=42"), v("mode=43"), v("x=1", "bot")] == [
         "background", "activity", "background", "passive", "activity", "static",
     ]  # fmt: skip
+
+
+def test_context_path_is_stripped_before_classifying() -> None:
+    cached = CachedClassifier(Classifier(load_builtin_ruleset()), "jira", context_path="/jira")
+    plain = CachedClassifier(Classifier(load_builtin_ruleset()), "jira")
+    for path in ("/rest/quickreload/latest/10000", "/s/abc/_/download/batch/x.js", "/rest/api/2/issue/X-1"):
+        expected = plain.verdict("GET", path, "", "UA")
+        assert cached.verdict("GET", "/jira" + path, "", "UA") == expected
+    # Outside the context path nothing is stripped.
+    assert cached.verdict("GET", "/jirax/s/a.js", "", "UA") == plain.verdict("GET", "/jirax/s/a.js", "", "UA")

@@ -85,3 +85,18 @@ def test_index_agrees_with_linear_scan(ruleset: RuleSet, path: str, method: str)
     matching = [c.rule.id for c in classifier.compiled if c.why_not(None, None, method, path, {}, {}) is None]
     expected = matching[0] if matching else None
     assert classifier.classify("jira", "jira", method, path).rule_id == expected
+
+
+@pytest.mark.parametrize("path,context,expected", [
+    ("/jira/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
+    ("/jira", "/jira", "/"),
+    ("/jira/", "/jira", "/"),
+    ("/jirafoo/rest", "/jira", "/jirafoo/rest"),
+    ("/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
+    ("/wiki/rest/x", "/wiki", "/rest/x"),
+    ("/rest/x", "", "/rest/x"),
+])
+def test_strip_context_path(path: str, context: str, expected: str) -> None:
+    from seatgate.rules import strip_context_path
+
+    assert strip_context_path(path, context) == expected

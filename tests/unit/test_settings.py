@@ -65,6 +65,7 @@ def test_password_file(tmp_path):
     ('inactivity = "ten minutes"', "products.jira.inactivity", "not a duration"),
     ('kind = "bitbucket"', "products.jira.kind", "jira"),
     ('upstream = "ftp://x"', "products.jira.upstream", "not an http"),
+    ('upstream = "http://jira:8080/jira?x=1"', "products.jira.upstream", "without a query"),
     ('seats = -1', "products.jira.seats", "greater than or equal to 0"),
     ('colour = "blue"', "products.jira.colour", "unknown setting"),
     ('directory = "crowd"', "products.jira", "crowd_app"),
@@ -113,3 +114,14 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     assert result.stderr.count("\n") == 1, result.stderr
     assert "products.jira.inactivity" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_upstream_with_a_context_path(tmp_path):
+    text = "\n".join(line for line in PRODUCT.format(extra="").splitlines() if not line.startswith("upstream"))
+    settings = load_settings(write(tmp_path, text + '\nupstream = "http://jira:8080/jira/"\n'))
+    product = settings.product("jira")
+    assert (product.upstream, product.origin, product.context_path) == (
+        "http://jira:8080/jira", "http://jira:8080", "/jira")
+    from proxy_addon.runner import proxy_modes
+
+    assert proxy_modes(settings)[0].startswith("reverse:http://jira:8080@")
