@@ -172,6 +172,7 @@ class SeatGate:
         names = [p.name for p in settings.products]
         proxy = settings.proxy
         self.redis = redis_conn.connect(settings.redis_url)
+        await redis_conn.warm_up(self.redis)  # unreachable now is fine: every use fails open
         # Tokens outlive sessions (automation may use one monthly): keep their owners longer.
         ttl_by_kind = {"bearer": proxy.pat_ttl}
         self.writer = WriteBehind(

@@ -32,10 +32,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from proxy_addon import metrics
 from seatgate import logs
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import ProductKeys
 from seatgate.settings import ProxySettings
 
@@ -128,7 +127,7 @@ class ClaimGuard:
         try:
             rejected = await asyncio.wait_for(self._redis.exists(ProductKeys(product).claim_rejected(user)),
                                               REDIS_DEADLINE)
-        except (RedisError, OSError, TimeoutError):
+        except REDIS_UNAVAILABLE:
             metrics.REDIS_ERRORS.labels(op="claim_check").inc()
             return "redis_error"  # cannot tell: let upstream check the credentials first
         return "cooldown" if rejected else None
@@ -178,7 +177,7 @@ class ClaimGuard:
             self._queue_rollback(pipe, keys, user, client, reason, request_id)
         try:
             await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except REDIS_UNAVAILABLE as exc:
             metrics.REDIS_ERRORS.labels(op="claim_rejected").inc()
             log.warning("claim_rejection_not_recorded", product=product, user=user, error=type(exc).__name__)
             return
@@ -197,7 +196,7 @@ class ClaimGuard:
         self._queue_rollback(pipe, keys, user, client, reason, request_id)
         try:
             await asyncio.wait_for(pipe.execute(), REDIS_DEADLINE)
-        except (RedisError, OSError, TimeoutError):
+        except REDIS_UNAVAILABLE:
             metrics.REDIS_ERRORS.labels(op="rollback").inc()
             return
         metrics.ROLLBACKS.labels(product).inc()

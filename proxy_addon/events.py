@@ -14,7 +14,6 @@ from typing import Any
 
 from proxy_addon import metrics
 from seatgate import logs
-from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.events")
@@ -48,7 +47,7 @@ class EventListener:
                         self._dispatch(message)
             except asyncio.CancelledError:
                 raise
-            except REDIS_UNAVAILABLE as exc:
+            except Exception as exc:  # whatever broke the subscription, subscribe again
                 metrics.REDIS_ERRORS.labels(op="events").inc()
                 if self.connected.is_set():
                     log.warning("events_lost", error=type(exc).__name__)

@@ -2,8 +2,10 @@
 
 All concurrent requests of one user on this proxy share one wait; across proxies the
 ``REQUEST_GRANT`` script lets only one grant be in flight per user (the others find it
-``pending`` and wait for the same published result). The reply arrives over pub/sub:
-nothing polls.
+``pending`` and wait for the same published result). The reply arrives over pub/sub;
+a wait that has heard nothing after ``check_after`` seconds looks once whether the seat
+is there, because a reply published while the channel was not subscribed (a proxy just
+started or reconnecting) is not delivered again.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
-
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import REQUEST_GRANT, Event, ProductKeys
 
 
@@ -36,8 +37,9 @@ ERROR = "error"
 
 
 class GrantClient:
-    def __init__(self, redis: Any, inflight_ttl: float):
+    def __init__(self, redis: Any, inflight_ttl: float, check_after: float = 1.0):
         self._redis = redis
+        self._check_after = check_after
         self._script = redis.register_script(REQUEST_GRANT)
         self._inflight_ttl_ms = int(inflight_ttl * 1000)
         self._waiters: dict[tuple[str, str], asyncio.Future[GrantOutcome]] = {}
@@ -73,8 +75,18 @@ class GrantClient:
             task = asyncio.create_task(self._ask(future, product, user, source, confirmed, client, request_id))
             self._asking.add(task)
             task.add_done_callback(self._asking.discard)
+        started = time.monotonic()
         try:
-            return await asyncio.wait_for(asyncio.shield(future), deadline)
+            if deadline > self._check_after:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), self._check_after)
+                except TimeoutError:
+                    # Other requests of the user share the future and look too: first wins.
+                    if not future.done() and await self._holds_seat(product, user) and not future.done():
+                        future.set_result(GrantOutcome(Event.GRANTED, "licensed (checked)",
+                                                       request_id=self._request_ids.get(key, "")))
+            remaining = max(0.0, deadline - (time.monotonic() - started))
+            return await asyncio.wait_for(asyncio.shield(future), remaining)
         except TimeoutError:
             # Forget this wait so the next request asks again (the in-flight marker in
             # Redis expires, so a grant lost with a dead worker is asked for anew).
@@ -94,13 +106,19 @@ class GrantClient:
                 keys=[keys.licensed, keys.inflight(user), keys.grants],
                 args=[user, request_id, self._inflight_ttl_ms, source, int(confirmed), time.time(), client],
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_UNAVAILABLE as exc:
             if not future.done():
                 future.set_result(GrantOutcome(ERROR, type(exc).__name__, request_id=request_id))
             return
         if status == "licensed" and not future.done():
             future.set_result(GrantOutcome(Event.GRANTED, "already licensed", request_id=request_id))
         # "queued" / "pending": the published result resolves the future.
+
+    async def _holds_seat(self, product: str, user: str) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self._redis.hexists(ProductKeys(product).licensed, user), 1.0))
+        except REDIS_UNAVAILABLE:
+            return False
 
     def settle_licensed(self, is_licensed: Callable[[str, str], bool]) -> None:
         """End the waits of users who hold a seat by now. Called once the events channel is

@@ -13,10 +13,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from proxy_addon import metrics
 from proxy_addon.write_behind import WriteBehind
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import ProductKeys
 
 NEGATIVE_TTL = 2.0
@@ -55,7 +54,7 @@ class IdentityStore:
             return user
         try:
             user = await self._redis.get(ProductKeys(product).identity(digest))
-        except (RedisError, OSError):
+        except REDIS_UNAVAILABLE:
             metrics.REDIS_ERRORS.labels(op="identity_lookup").inc()
             return None
         if user is None:
@@ -81,7 +80,7 @@ class IdentityStore:
         self.forget(product, digest)
         try:
             await self._redis.delete(ProductKeys(product).identity(digest))
-        except (RedisError, OSError):
+        except REDIS_UNAVAILABLE:
             metrics.REDIS_ERRORS.labels(op="identity_forget").inc()
 
     def _put(self, product: str, digest: str, user: str, *, write: bool) -> None:

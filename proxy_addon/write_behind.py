@@ -13,10 +13,9 @@ import asyncio
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from proxy_addon import metrics
 from seatgate import logs
+from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.write_behind")
@@ -103,7 +102,7 @@ class WriteBehind:
         started = time.perf_counter()
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_UNAVAILABLE as exc:
             metrics.REDIS_ERRORS.labels(op="flush").inc()
             log.warning("flush_failed", error=type(exc).__name__, kept=sum(map(len, activity.values())))
             self._merge_back(activity, identities)

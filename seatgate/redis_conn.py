@@ -11,6 +11,7 @@ cluster client behaves differently are evened out here (see :class:`_Cluster`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,11 +22,14 @@ from redis.exceptions import RedisClusterException, RedisError
 
 # Every call has a deadline: a dead Redis must fail fast so the proxy can fail open.
 SOCKET_TIMEOUT = 2.0
-# What a loop that talks to Redis for as long as the process runs waits out and retries:
-# lost connections and deadlines, error replies (a cluster answers CLUSTERDOWN or TRYAGAIN
-# while it settles, a demoted master READONLY), and redis-py's cluster errors, which are
-# not RedisErrors.
-REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, TimeoutError)
+# What a call to Redis may fail with when Redis is unreachable or unsettled, for callers
+# that carry on without it (fail open, retry later): lost connections and deadlines, error
+# replies (a cluster answers CLUSTERDOWN or TRYAGAIN while it settles, a demoted master
+# READONLY), redis-py's cluster errors, which are not RedisErrors, and RuntimeError, which
+# uvloop raises for a write to a connection that was closed meanwhile.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    RedisError, RedisClusterException, OSError, TimeoutError, RuntimeError,
+)
 
 
 class _ClusterPipeline(ClusterPipeline):
@@ -117,6 +121,23 @@ def connect(url: str, **kwargs: Any) -> aioredis.Redis | RedisCluster:
 
 def is_cluster(client: Any) -> bool:
     return isinstance(client, RedisCluster)
+
+
+async def warm_up(client: Any, deadline: float = 3.0) -> bool:
+    """Connect now rather than on the first command: a cluster client loads its slot map
+    and node connections once, and commands that race that first load fail on
+    connections it replaces. False when Redis cannot be reached (yet)."""
+
+    async def connect() -> None:
+        if is_cluster(client):
+            await client.initialize()
+        await client.ping()
+
+    try:
+        await asyncio.wait_for(connect(), deadline)
+    except REDIS_UNAVAILABLE:
+        return False
+    return True
 
 
 async def preload_scripts(client: Any, scripts: tuple[str, ...]) -> None:
