@@ -140,6 +140,9 @@ class SeatGate:
         self._wanted_headers: frozenset[bytes] = frozenset()
         self._wanted_lengths: frozenset[int] = frozenset()
         self._connections: dict[str, ConnectionSecrets] = {}  # by client connection id
+        # Set once the request path has all it uses. mitmproxy listens from configure on,
+        # before the addons' running hooks: a request may come in while this one starts.
+        self._started = asyncio.Event()
         self._ausername_misses: dict[str, int] = {}
 
     # -- mitmproxy lifecycle ------------------------------------------------------
@@ -200,6 +203,7 @@ class SeatGate:
             asyncio.create_task(watcher.run(), name="seatgate-rules"),
             asyncio.create_task(self._resync_loop(), name="seatgate-resync"),
         ]
+        self._started.set()
         if proxy.metrics_listen:
             self._upstreams = UpstreamProbe({p.name: str(p.upstream) for p in settings.products})
             self._ops = OpsServer(proxy.metrics_listen, ready=self._ready)
@@ -239,8 +243,10 @@ class SeatGate:
                 request.stream = False
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        if flow.response is not None or self.view is None:
+        if flow.response is not None or self.settings is None:
             return None
+        if not self._started.is_set():
+            return self._request_once_started(flow)
         product = self._product_for(flow)
         if product is None:
             return None
@@ -299,6 +305,21 @@ class SeatGate:
             previous = headers.get(key)
             headers[key] = text if previous is None else previous + ("; " if key == "cookie" else ", ") + text
         return headers
+
+    async def _request_once_started(self, flow: http.HTTPFlow) -> None:
+        """A request that came in while the addon was starting waits for it, within the grant
+        deadline, rather than going upstream ungated."""
+        try:
+            await asyncio.wait_for(self._started.wait(), self.settings.proxy.grant_timeout)
+        except TimeoutError:
+            product = self._product_for(flow)
+            if product is not None:
+                outcome = GrantOutcome(TIMEOUT, "proxy still starting")
+                self._on_failure(flow, product, Identity("", "starting", False), outcome)
+            return
+        pending = self.request(flow)
+        if pending is not None:
+            await pending
 
     async def _identify_then_gate(self, flow: http.HTTPFlow, state: FlowState) -> None:
         identity = await self._identify(state.product, state.creds, flow.request.headers.get("cookie", ""))
