@@ -82,9 +82,8 @@ class GrantClient:
                     return await asyncio.wait_for(asyncio.shield(future), self._check_after)
                 except TimeoutError:
                     # Other requests of the user share the future and look too: first wins.
-                    if not future.done() and await self._holds_seat(product, user) and not future.done():
-                        future.set_result(GrantOutcome(Event.GRANTED, "licensed (checked)",
-                                                       request_id=self._request_ids.get(key, "")))
+                    if not future.done() and await self._holds_seat(product, user):
+                        self._granted_meanwhile(key, future, "licensed (checked)")
             remaining = max(0.0, deadline - (time.monotonic() - started))
             return await asyncio.wait_for(asyncio.shield(future), remaining)
         except TimeoutError:
@@ -125,8 +124,12 @@ class GrantClient:
         subscribed again: a grant that was published while it was not is not replayed."""
         for (product, user), future in self._waiters.items():
             if not future.done() and is_licensed(product, user):
-                future.set_result(GrantOutcome(Event.GRANTED, "licensed (seen after reconnecting)",
-                                               request_id=self._request_ids.get((product, user), "")))
+                self._granted_meanwhile((product, user), future, "licensed (seen after reconnecting)")
+
+    def _granted_meanwhile(self, key: tuple[str, str], future: asyncio.Future[GrantOutcome], detail: str) -> None:
+        """End a wait whose reply was missed but whose seat is there."""
+        if not future.done():  # other requests of the user share the future and may be first
+            future.set_result(GrantOutcome(Event.GRANTED, detail, request_id=self._request_ids.get(key, "")))
 
     def abandon_all(self, reason: str) -> None:
         """Fail every wait at once (the events connection was lost, so no reply can come)."""
