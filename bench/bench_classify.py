@@ -40,8 +40,11 @@ def extra_rules(count: int, worst_case: bool) -> list[dict[str, Any]]:
     """Site rules: in-house plugin pollers (the realistic mix), or all-wildcard ones."""
     rules: list[dict[str, Any]] = []
     for i in range(count):
-        rule: dict[str, Any] = {"id": f"site.rule-{i}", "description": f"in-house plugin {i} (benchmark)",
-                                "verdict": ("background", "passive", "activity")[i % 3]}
+        rule: dict[str, Any] = {
+            "id": f"site.rule-{i}",
+            "description": f"in-house plugin {i} (benchmark)",
+            "verdict": ("background", "passive", "activity")[i % 3],
+        }
         if worst_case:
             rule["path"] = f"/{{ctx}}/rest/inhouse-{i}/1.0/**"
         elif i % 10 < 6:
@@ -81,17 +84,24 @@ def log_requests(logs: list[Path]) -> list[Request]:
 
 def browser_headers(agent: str) -> dict[str, str]:
     return {
-        "host": "jira.example.com", "user-agent": agent, "accept": "application/json, text/javascript, */*; q=0.01",
-        "accept-language": "en-GB,en;q=0.9", "accept-encoding": "gzip, deflate, br",
+        "host": "jira.example.com",
+        "user-agent": agent,
+        "accept": "application/json, text/javascript, */*; q=0.01",
+        "accept-language": "en-GB,en;q=0.9",
+        "accept-encoding": "gzip, deflate, br",
         "x-requested-with": "XMLHttpRequest",
-        "referer": "https://jira.example.com/secure/Dashboard.jspa", "connection": "keep-alive",
+        "referer": "https://jira.example.com/secure/Dashboard.jspa",
+        "connection": "keep-alive",
         "cookie": "JSESSIONID=0123456789ABCDEF; atlassian.xsrf.token=AAAA-BBBB-CCCC-DDDD|0123|lin",
-        "sec-fetch-dest": "empty", "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin",
+        "sec-fetch-dest": "empty",
+        "sec-fetch-mode": "cors",
+        "sec-fetch-site": "same-origin",
     }
 
 
-def measure(classify: Callable[..., Any], requests: list[tuple[str, str, str, Mapping[str, str]]],
-            reps: int) -> list[float]:
+def measure(
+    classify: Callable[..., Any], requests: list[tuple[str, str, str, Mapping[str, str]]], reps: int
+) -> list[float]:
     """Per-call seconds for each request (batch of ``reps`` calls / reps)."""
     timer = time.perf_counter
     out = []
@@ -109,8 +119,13 @@ def summary(samples: list[float]) -> dict[str, float]:
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1e6
 
-    return {"median_us": statistics.median(ordered) * 1e6, "p90_us": pct(0.90), "p99_us": pct(0.99),
-            "max_us": ordered[-1] * 1e6, "requests": len(ordered)}
+    return {
+        "median_us": statistics.median(ordered) * 1e6,
+        "p90_us": pct(0.90),
+        "p99_us": pct(0.99),
+        "max_us": ordered[-1] * 1e6,
+        "requests": len(ordered),
+    }
 
 
 def main() -> int:
@@ -134,8 +149,13 @@ def main() -> int:
     base = log_requests(logs)
     distinct = list(dict.fromkeys(base + extra_requests(args.extra)))
     results: dict[str, Any] = {
-        "python": platform.python_version(), "machine": platform.machine(), "logs": [p.name for p in logs],
-        "log_requests": len(base), "distinct_requests": len(distinct), "reps": args.reps, "rounds": args.rounds,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "logs": [p.name for p in logs],
+        "log_requests": len(base),
+        "distinct_requests": len(distinct),
+        "reps": args.reps,
+        "rounds": args.rounds,
         "runs": {},
     }
     for label, worst in (("catalogue + realistic site rules", False), ("catalogue + all-wildcard site rules", True)):
@@ -144,8 +164,7 @@ def main() -> int:
         ruleset: RuleSet = parse_ruleset(doc)
         classifier = Classifier(ruleset)
         with_dict = [(m, p, q, browser_headers(ua)) for m, p, q, ua in distinct]
-        with_mitm = [(m, p, q, Headers(**{k.replace("-", "_"): v for k, v in h.items()}))
-                     for m, p, q, h in with_dict]
+        with_mitm = [(m, p, q, Headers(**{k.replace("-", "_"): v for k, v in h.items()})) for m, p, q, h in with_dict]
         measure(classifier.classify, with_dict, 5)  # warm caches
         for headers_kind, requests in (("dict", with_dict), ("mitmproxy Headers", with_mitm)):
             key = f"{label}, {headers_kind} headers"
@@ -155,14 +174,18 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"Python {results['python']} on {results['machine']}; {results['log_requests']} log requests "
-          f"({results['distinct_requests']} distinct incl. {args.extra} aimed at site rules), "
-          f"{args.reps} calls x best of {args.rounds} rounds each")
+    print(
+        f"Python {results['python']} on {results['machine']}; {results['log_requests']} log requests "
+        f"({results['distinct_requests']} distinct incl. {args.extra} aimed at site rules), "
+        f"{args.reps} calls x best of {args.rounds} rounds each"
+    )
     print(f"| {'rules / headers':<62} | rules | median µs | p90 µs | p99 µs | max µs |")
     print(f"|{'-' * 64}|------:|----------:|-------:|-------:|-------:|")
     for key, run in results["runs"].items():
-        print(f"| {key:<62} | {run['rules']:>5} | {run['median_us']:>9.2f} | {run['p90_us']:>6.2f} | "
-              f"{run['p99_us']:>6.2f} | {run['max_us']:>6.1f} |")
+        print(
+            f"| {key:<62} | {run['rules']:>5} | {run['median_us']:>9.2f} | {run['p90_us']:>6.2f} | "
+            f"{run['p99_us']:>6.2f} | {run['max_us']:>6.1f} |"
+        )
     return 0
 
 

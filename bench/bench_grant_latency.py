@@ -63,8 +63,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--latency-ms", type=int, default=5)
-    parser.add_argument("--flow", choices=["login", "basic"], default="login",
-                        help="login: browser form login; basic: REST call with Basic credentials")
+    parser.add_argument(
+        "--flow",
+        choices=["login", "basic"],
+        default="login",
+        help="login: browser form login; basic: REST call with Basic credentials",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="seatgate-bench-grant-"))
     procs = Procs(work)
@@ -110,8 +114,9 @@ def main() -> None:
             f"p99 {percentile(values, 99):7.2f} ms   max {max(values):7.2f} ms"
         )
 
-    print(f"\n{args.users} users ({args.flow} flow), {args.concurrency} at a time, "
-          f"directory latency {args.latency_ms} ms")
+    print(
+        f"\n{args.users} users ({args.flow} flow), {args.concurrency} at a time, directory latency {args.latency_ms} ms"
+    )
     print(row("held by the proxy (grant_held)", held))
     print(row("worker: request to confirmed add", worker))
     print(row("client: first request (grant + upstream)", firsts))

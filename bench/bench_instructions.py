@@ -74,8 +74,13 @@ def total_instructions(dump: Path) -> int:
 def measure(procs: Procs, work: Path, name: str, cmd: list[str], port: int, requests: int) -> float:
     out = work / f"callgrind.{name}"
     # seatgate proxy restarts itself under python -O (exec): callgrind has to follow it.
-    valgrind = [need("valgrind", "valgrind"), "--tool=callgrind", "--collect-atstart=yes", "--trace-children=yes",
-                f"--callgrind-out-file={out}.%p"]
+    valgrind = [
+        need("valgrind", "valgrind"),
+        "--tool=callgrind",
+        "--collect-atstart=yes",
+        "--trace-children=yes",
+        f"--callgrind-out-file={out}.%p",
+    ]
     proc = procs.start(name, valgrind + cmd)
     wait_for_port(port, 600, proc)
     client = KeepAliveClient(port)
@@ -118,11 +123,14 @@ def main() -> None:
     finally:
         procs.stop_all()
     if {"mitmdump", "seatgate"} <= per_request.keys():
-        print(f"capacity seatgate vs mitmdump: {per_request['mitmdump'] / per_request['seatgate']:.2f}x "
-              "(target >= 2.0)")
+        print(
+            f"capacity seatgate vs mitmdump: {per_request['mitmdump'] / per_request['seatgate']:.2f}x (target >= 2.0)"
+        )
     if {"lean-bare", "seatgate"} <= per_request.keys():
-        print(f"addon cost vs lean-bare: {100 * (per_request['seatgate'] / per_request['lean-bare'] - 1):.1f} % "
-              "more instructions per request (target <= 15 %)")
+        print(
+            f"addon cost vs lean-bare: {100 * (per_request['seatgate'] / per_request['lean-bare'] - 1):.1f} % "
+            "more instructions per request (target <= 15 %)"
+        )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,16 @@ def variant_command(name: str, work: Path, redis_port: int, upstream: int, port:
     """How to start one proxy variant (mitmdump, lean-bare or seatgate) listening on ``port``."""
     if name == "mitmdump":
         mitmdump = str(Path(sys.executable).parent / "mitmdump")
-        return [mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{port}",
-                "--set", "keep_host_header=true", "--set", "connection_strategy=lazy"]
+        return [
+            mitmdump,
+            "-q",
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream}@127.0.0.1:{port}",
+            "--set",
+            "keep_host_header=true",
+            "--set",
+            "connection_strategy=lazy",
+        ]
     config = work / f"{name}.toml"
     write_config(config, redis_port, upstream, port)
     return seatgate("proxy", "--config", str(config), *(["--bare"] if name == "lean-bare" else []))
@@ -108,23 +116,33 @@ def main() -> None:
     finally:
         procs.stop_all()
 
-    results = {name: {c: {key: statistics.median(r.get(key, 0) for r in by_c[c])
-                          for key in ("rps", "p50_ms", "p99_ms", "cpu_us", "errors")} for c in levels}
-               for name, by_c in runs.items()}
+    results = {
+        name: {
+            c: {
+                key: statistics.median(r.get(key, 0) for r in by_c[c])
+                for key in ("rps", "p50_ms", "p99_ms", "cpu_us", "errors")
+            }
+            for c in levels
+        }
+        for name, by_c in runs.items()
+    }
     print(f"\nmedians of {args.rounds} interleaved {args.seconds:g} s runs per cell")
     header = "".join(f"{f'c={c} req/s':>13}{'p50 ms':>8}{'p99 ms':>8}{'CPU us/req':>11}" for c in levels)
     print(f"{'variant':<12}{header}")
     for name, by_c in results.items():
-        row = "".join(f"{r['rps']:>13.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['cpu_us']:>11.0f}"
-                      for r in by_c.values())
+        row = "".join(
+            f"{r['rps']:>13.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['cpu_us']:>11.0f}" for r in by_c.values()
+        )
         print(f"{name:<12}{row}")
     print("\nratios (throughput measured; capacity = inverse of proxy CPU per request):")
     for c in levels:
         s, m, b = (results[n][c] for n in ("seatgate", "mitmdump", "lean-bare"))
-        print(f"c={c:<3} seatgate vs mitmdump: throughput {s['rps'] / m['rps']:.2f}x, capacity "
-              f"{m['cpu_us'] / s['cpu_us']:.2f}x (target >= 2.0)   addon cost vs lean-bare: throughput "
-              f"{100 * (1 - s['rps'] / b['rps']):.1f} %, CPU {100 * (s['cpu_us'] / b['cpu_us'] - 1):.1f} % "
-              f"(target <= 15 %)")
+        print(
+            f"c={c:<3} seatgate vs mitmdump: throughput {s['rps'] / m['rps']:.2f}x, capacity "
+            f"{m['cpu_us'] / s['cpu_us']:.2f}x (target >= 2.0)   addon cost vs lean-bare: throughput "
+            f"{100 * (1 - s['rps'] / b['rps']):.1f} %, CPU {100 * (s['cpu_us'] / b['cpu_us'] - 1):.1f} % "
+            f"(target <= 15 %)"
+        )
     errors = {n: sum(r["errors"] for r in by_c.values()) for n, by_c in results.items()}
     print(f"non-2xx responses: {errors}")
     (work / "results.json").write_text(json.dumps(runs, indent=2))

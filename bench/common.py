@@ -26,8 +26,14 @@ class Procs:
 
     def start(self, name: str, args: list[str], port: int | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         self.children.append(proc)
         if port:
             wait_for_port(port, 30, proc)
@@ -50,8 +56,21 @@ class Procs:
 def start_redis(procs: Procs) -> int:
     """A private, non-persistent redis-server for one benchmark run; returns its port."""
     port = free_port()
-    procs.start("redis", [need("redis-server", "redis-server"), "--port", str(port), "--save", "",
-                          "--appendonly", "no", "--bind", "127.0.0.1"], port)
+    procs.start(
+        "redis",
+        [
+            need("redis-server", "redis-server"),
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ],
+        port,
+    )
     return port
 
 
@@ -75,8 +94,10 @@ def wrk(url: str, connections: int, seconds: float, headers: dict[str, str] | No
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-              "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
     for pct in ("50", "99"):
         match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
         result[f"p{pct}_ms"] = float(match.group(1)) * _UNITS[match.group(2)] * 1000
@@ -106,8 +127,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def write_stack_config(path: Path, *, redis_port: int, sim: int, listen: int, metrics: int, admin: int,
-                       inactivity: str = "30m") -> None:
+def write_stack_config(
+    path: Path, *, redis_port: int, sim: int, listen: int, metrics: int, admin: int, inactivity: str = "30m"
+) -> None:
     """A seatgate config for the benchmarks that run the whole stack against the Jira simulator."""
     path.write_text(f"""
 redis_url = "redis://127.0.0.1:{redis_port}/0"
@@ -130,4 +152,3 @@ inactivity = "{inactivity}"
 allow_short_inactivity = true
 exclude_users = ["admin"]
 """)
-

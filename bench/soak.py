@@ -59,8 +59,6 @@ POLLS = [
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-
-
 def rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -106,12 +104,21 @@ class Tally:
 
 
 class Person:
-    def __init__(self, name: str, base: str, connector: aiohttp.BaseConnector, tally: Tally, rng: random.Random,
-                 poll_interval: float):
+    def __init__(
+        self,
+        name: str,
+        base: str,
+        connector: aiohttp.BaseConnector,
+        tally: Tally,
+        rng: random.Random,
+        poll_interval: float,
+    ):
         self.name, self.base, self.tally, self.rng = name, base, tally, rng
         self.poll_interval = poll_interval
         self.client = aiohttp.ClientSession(
-            connector=connector, connector_owner=False, cookie_jar=aiohttp.CookieJar(unsafe=True),
+            connector=connector,
+            connector_owner=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=30),
         )
         self.page = rng.randint(1000, 9999)
@@ -139,8 +146,12 @@ class Person:
         return response
 
     async def login(self) -> bool:
-        data = {"os_username": self.name, "os_password": self.name, "os_cookie": "true",
-                "os_destination": "/secure/Dashboard.jspa"}
+        data = {
+            "os_username": self.name,
+            "os_password": self.name,
+            "os_cookie": "true",
+            "os_destination": "/secure/Dashboard.jspa",
+        }
         response = await self.call("login", "POST", "/login.jsp", data=data)
         if response is None:
             return False
@@ -166,9 +177,15 @@ class Person:
         key = f"SIM-{self.rng.randint(1, 500)}"
         page = self.rng.choice([f"/browse/{key}", "/secure/Dashboard.jspa", "/secure/RapidBoard.jspa?rapidView=1"])
         await self.call("page", "GET", page, headers={"Accept": "text/html"})
-        for path in self.rng.sample([f"/rest/api/2/issue/{key}", "/rest/api/2/myself",
-                                     f"/rest/api/2/issue/{key}/comment", "/rest/api/2/search?jql=assignee%3D"
-                                     "currentUser()"], k=self.rng.randint(2, 3)):
+        for path in self.rng.sample(
+            [
+                f"/rest/api/2/issue/{key}",
+                "/rest/api/2/myself",
+                f"/rest/api/2/issue/{key}/comment",
+                "/rest/api/2/search?jql=assignee%3DcurrentUser()",
+            ],
+            k=self.rng.randint(2, 3),
+        ):
             await self.call("rest", "GET", path, headers={"Accept": "application/json"})
         if self.rng.random() < 0.1:
             await self.call("comment", "POST", "/secure/AddComment.jspa", data={"id": key, "comment": "soak"})
@@ -201,8 +218,12 @@ def metric_sum(port: int, name: str, **labels: str) -> float:
     """Sum of the samples called ``name`` on a /metrics page whose labels include ``labels``."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def grant_holds(logs: list[Path], started_wall: float, last_minute: int) -> dict[int, list[float]]:
@@ -230,37 +251,70 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         redis_port = start_redis(procs)
         sim = free_port()
-        procs.start("simulator", seatgate("simulate", "--product", "jira", "--port", str(sim),
-                                          "--users", str(args.users)), sim)
+        procs.start(
+            "simulator", seatgate("simulate", "--product", "jira", "--port", str(sim), "--users", str(args.users)), sim
+        )
         admin = free_port()
-        write_stack_config(work / "worker.toml", redis_port=redis_port, sim=sim, listen=free_port(),
-                           metrics=free_port(), admin=admin, inactivity=f"{INACTIVITY_S}s")
+        write_stack_config(
+            work / "worker.toml",
+            redis_port=redis_port,
+            sim=sim,
+            listen=free_port(),
+            metrics=free_port(),
+            admin=admin,
+            inactivity=f"{INACTIVITY_S}s",
+        )
         worker = procs.start("worker", seatgate("worker", "--config", str(work / "worker.toml")), admin)
         proxies, listens, metrics_ports = [], [], []
         for i in range(args.proxies):
             listen, metrics = free_port(), free_port()
-            write_stack_config(work / f"proxy{i}.toml", redis_port=redis_port, sim=sim, listen=listen,
-                               metrics=metrics, admin=free_port(), inactivity=f"{INACTIVITY_S}s")
-            proxies.append(procs.start(f"proxy{i}", seatgate("proxy", "--config", str(work / f"proxy{i}.toml")),
-                                       listen))
+            write_stack_config(
+                work / f"proxy{i}.toml",
+                redis_port=redis_port,
+                sim=sim,
+                listen=listen,
+                metrics=metrics,
+                admin=free_port(),
+                inactivity=f"{INACTIVITY_S}s",
+            )
+            proxies.append(
+                procs.start(f"proxy{i}", seatgate("proxy", "--config", str(work / f"proxy{i}.toml")), listen)
+            )
             listens.append(listen)
             metrics_ports.append(metrics)
 
         duration = args.minutes * 60
-        tally = Tally(started=time.monotonic(), limit=args.max_requests or int(args.users * args.minutes * 60),
-                      last_minute=max(0, math.ceil(args.minutes) - 1))
+        tally = Tally(
+            started=time.monotonic(),
+            limit=args.max_requests or int(args.users * args.minutes * 60),
+            last_minute=max(0, math.ceil(args.minutes) - 1),
+        )
         started_wall = time.time()
         connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=args.connections // args.proxies)
-        people = [Person(f"user{i + 1:04d}", f"http://127.0.0.1:{listens[i % args.proxies]}", connector, tally,
-                         random.Random(rng.random()), args.poll_interval) for i in range(args.users)]
+        people = [
+            Person(
+                f"user{i + 1:04d}",
+                f"http://127.0.0.1:{listens[i % args.proxies]}",
+                connector,
+                tally,
+                random.Random(rng.random()),
+                args.poll_interval,
+            )
+            for i in range(args.users)
+        ]
         watched = {**{f"proxy{i}": p.pid for i, p in enumerate(proxies)}, "worker": worker.pid}
         samples: list[dict[str, Any]] = []
 
         async def sample_forever() -> None:
             while True:
-                samples.append({"t": round(time.monotonic() - tally.started, 1), "requests": tally.total,
-                                "errors": sum(tally.errors.values()),
-                                **{f"rss_{name}": round(rss_mib(pid), 1) for name, pid in watched.items()}})
+                samples.append(
+                    {
+                        "t": round(time.monotonic() - tally.started, 1),
+                        "requests": tally.total,
+                        "errors": sum(tally.errors.values()),
+                        **{f"rss_{name}": round(rss_mib(pid), 1) for name, pid in watched.items()},
+                    }
+                )
                 await asyncio.sleep(args.sample)
 
         sampler = asyncio.create_task(sample_forever())
@@ -271,14 +325,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.wait(lives, timeout=40)
         sampler.cancel()
         elapsed = time.monotonic() - tally.started
-        samples.append({"t": round(elapsed, 1), "requests": tally.total, "errors": sum(tally.errors.values()),
-                        **{f"rss_{name}": round(rss_mib(pid), 1) for name, pid in watched.items()}})
+        samples.append(
+            {
+                "t": round(elapsed, 1),
+                "requests": tally.total,
+                "errors": sum(tally.errors.values()),
+                **{f"rss_{name}": round(rss_mib(pid), 1) for name, pid in watched.items()},
+            }
+        )
         for person in people:
             await person.close()
         await connector.close()
 
-        grants_total = sum(metric_sum(port, "seatgate_grant_latency_seconds_count", outcome="granted",
-                                      stage="proxy") for port in metrics_ports)
+        grants_total = sum(
+            metric_sum(port, "seatgate_grant_latency_seconds_count", outcome="granted", stage="proxy")
+            for port in metrics_ports
+        )
         failures = sum(metric_sum(port, "seatgate_grant_failures_total") for port in metrics_ports)
         revokes = metric_sum(admin, "seatgate_sweeper_revokes_total")
         holds = grant_holds([work / f"proxy{i}.log" for i in range(args.proxies)], started_wall, tally.last_minute)
@@ -291,47 +353,79 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     warm = min(max(60.0, duration * 0.2), duration * 0.5)
     after_warmup = next((s for s in samples if s["t"] >= warm), samples[0])
-    growth = {name: round(100 * (samples[-1][f"rss_{name}"] / after_warmup[f"rss_{name}"] - 1), 1)
-              for name in watched}
+    growth = {name: round(100 * (samples[-1][f"rss_{name}"] / after_warmup[f"rss_{name}"] - 1), 1) for name in watched}
     every_hold = [ms for values in holds.values() for ms in values]
     minutes = sorted(set(tally.requests) | set(holds))
     return {
         "command": f"python -m bench.soak --users {args.users} --minutes {args.minutes:g} --seed {args.seed}",
-        "users": args.users, "proxies": args.proxies, "seconds": round(elapsed, 1),
-        "requests": tally.total, "requests_per_s": round(tally.total / elapsed, 1), "by_kind": dict(tally.kinds),
-        "errors": dict(tally.errors), "error_examples": tally.examples, "polls_refused_while_released":
-            tally.polls_refused,
-        "grants": int(grants_total), "grant_failures_fail_open": int(failures), "sweeper_revokes": int(revokes),
-        "grant_hold_ms": {"p50": round(percentile(every_hold, 50), 1), "p99": round(percentile(every_hold, 99), 1),
-                          "max": round(max(every_hold, default=float("nan")), 1)},
-        "per_minute": [{"minute": m + 1, "requests": tally.requests.get(m, 0),
-                        "requests_per_s": round(tally.requests.get(m, 0) / 60, 1),
-                        "errors": tally.error_minutes.get(m, 0), "grants": len(holds.get(m, [])),
-                        "hold_p50_ms": round(percentile(holds.get(m, []), 50), 1),
-                        "hold_p99_ms": round(percentile(holds.get(m, []), 99), 1)} for m in minutes],
-        "rss_mib": {"after_warmup_at_s": after_warmup["t"],
-                    **{name: {"after_warmup": after_warmup[f"rss_{name}"], "end": samples[-1][f"rss_{name}"],
-                              "growth_pct": growth[name]} for name in watched}},
+        "users": args.users,
+        "proxies": args.proxies,
+        "seconds": round(elapsed, 1),
+        "requests": tally.total,
+        "requests_per_s": round(tally.total / elapsed, 1),
+        "by_kind": dict(tally.kinds),
+        "errors": dict(tally.errors),
+        "error_examples": tally.examples,
+        "polls_refused_while_released": tally.polls_refused,
+        "grants": int(grants_total),
+        "grant_failures_fail_open": int(failures),
+        "sweeper_revokes": int(revokes),
+        "grant_hold_ms": {
+            "p50": round(percentile(every_hold, 50), 1),
+            "p99": round(percentile(every_hold, 99), 1),
+            "max": round(max(every_hold, default=float("nan")), 1),
+        },
+        "per_minute": [
+            {
+                "minute": m + 1,
+                "requests": tally.requests.get(m, 0),
+                "requests_per_s": round(tally.requests.get(m, 0) / 60, 1),
+                "errors": tally.error_minutes.get(m, 0),
+                "grants": len(holds.get(m, [])),
+                "hold_p50_ms": round(percentile(holds.get(m, []), 50), 1),
+                "hold_p99_ms": round(percentile(holds.get(m, []), 99), 1),
+            }
+            for m in minutes
+        ],
+        "rss_mib": {
+            "after_warmup_at_s": after_warmup["t"],
+            **{
+                name: {
+                    "after_warmup": after_warmup[f"rss_{name}"],
+                    "end": samples[-1][f"rss_{name}"],
+                    "growth_pct": growth[name],
+                }
+                for name in watched
+            },
+        },
         "samples": samples,
     }
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{result['users']} users, {result['proxies']} proxies, {result['seconds']} s: "
-             f"{result['requests']} requests ({result['requests_per_s']}/s), errors: {result['errors'] or 'none'}, "
-             f"grants: {result['grants']}, fail-open: {result['grant_failures_fail_open']}, "
-             f"sweeper revokes: {result['sweeper_revokes']}, polls refused while released: "
-             f"{result['polls_refused_while_released']}",
-             f"grant hold (ms): p50 {result['grant_hold_ms']['p50']}, p99 {result['grant_hold_ms']['p99']}, "
-             f"max {result['grant_hold_ms']['max']}",
-             "", "| minute | requests/s | grants | hold p50 (ms) | hold p99 (ms) | errors |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"{result['users']} users, {result['proxies']} proxies, {result['seconds']} s: "
+        f"{result['requests']} requests ({result['requests_per_s']}/s), errors: {result['errors'] or 'none'}, "
+        f"grants: {result['grants']}, fail-open: {result['grant_failures_fail_open']}, "
+        f"sweeper revokes: {result['sweeper_revokes']}, polls refused while released: "
+        f"{result['polls_refused_while_released']}",
+        f"grant hold (ms): p50 {result['grant_hold_ms']['p50']}, p99 {result['grant_hold_ms']['p99']}, "
+        f"max {result['grant_hold_ms']['max']}",
+        "",
+        "| minute | requests/s | grants | hold p50 (ms) | hold p99 (ms) | errors |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in result["per_minute"]:
-        lines.append(f"| {row['minute']} | {row['requests_per_s']} | {row['grants']} | {row['hold_p50_ms']} | "
-                     f"{row['hold_p99_ms']} | {row['errors']} |")
+        lines.append(
+            f"| {row['minute']} | {row['requests_per_s']} | {row['grants']} | {row['hold_p50_ms']} | "
+            f"{row['hold_p99_ms']} | {row['errors']} |"
+        )
     rss = result["rss_mib"]
-    lines += ["", f"| process | RSS after warm-up ({rss['after_warmup_at_s']} s) | RSS at the end | growth |",
-              "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        f"| process | RSS after warm-up ({rss['after_warmup_at_s']} s) | RSS at the end | growth |",
+        "|---|---:|---:|---:|",
+    ]
     for name, value in rss.items():
         if isinstance(value, dict):
             lines.append(f"| {name} | {value['after_warmup']} MiB | {value['end']} MiB | {value['growth_pct']} % |")
@@ -345,8 +439,9 @@ def main() -> None:
     parser.add_argument("--proxies", type=int, default=2)
     parser.add_argument("--poll-interval", type=float, default=10.0, help="seconds between a tab's polls")
     parser.add_argument("--connections", type=int, default=400, help="client connections to the proxies, at most")
-    parser.add_argument("--max-requests", type=int, default=0,
-                        help="stop after this many requests (default users x minutes x 60)")
+    parser.add_argument(
+        "--max-requests", type=int, default=0, help="stop after this many requests (default users x minutes x 60)"
+    )
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between memory samples")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the full result here")

@@ -15,8 +15,11 @@ async def handle(request: web.Request) -> web.Response:
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Basic "):
         user = base64.b64decode(auth[6:]).decode().partition(":")[0]
-    return web.Response(text=json.dumps({"name": user}), content_type="application/json",
-                        headers={"X-AUSERNAME": user, "X-Seraph-LoginReason": "OK"})
+    return web.Response(
+        text=json.dumps({"name": user}),
+        content_type="application/json",
+        headers={"X-AUSERNAME": user, "X-Seraph-LoginReason": "OK"},
+    )
 
 
 app = web.Application()

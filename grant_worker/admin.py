@@ -42,8 +42,9 @@ def token_middleware(token: str | None, session_user: Callable[[web.Request], st
     return check
 
 
-def api_routes(redis: Any, settings: Settings, products: list[ProductRuntime],
-               handler: GrantHandler) -> list[web.RouteDef]:
+def api_routes(
+    redis: Any, settings: Settings, products: list[ProductRuntime], handler: GrantHandler
+) -> list[web.RouteDef]:
     by_name = {p.name: p for p in products}
 
     async def status(_: web.Request) -> web.Response:
@@ -54,7 +55,7 @@ def api_routes(redis: Any, settings: Settings, products: list[ProductRuntime],
         try:
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "body must be JSON: {\"user\", \"product\", \"hold_for\"}"}, status=400)
+            return web.json_response({"error": 'body must be JSON: {"user", "product", "hold_for"}'}, status=400)
         user, name, hold_for = body.get("user"), body.get("product"), body.get("hold_for", 0)
         if not isinstance(user, str) or not user:
             return web.json_response({"error": "user: required string"}, status=400)
@@ -65,13 +66,30 @@ def api_routes(redis: Any, settings: Settings, products: list[ProductRuntime],
         product = by_name[name]
         if hold_for:
             await redis.zadd(product.keys.holds, {user: time.time() + hold_for}, gt=True)
-        result = await handler.handle(product, None, {
-            "user": user, "request_id": uuid.uuid4().hex, "source": "api", "confirmed": "0",
-            "requested_at": str(time.time()), "client": request.remote or "",
-        })
+        result = await handler.handle(
+            product,
+            None,
+            {
+                "user": user,
+                "request_id": uuid.uuid4().hex,
+                "source": "api",
+                "confirmed": "0",
+                "requested_at": str(time.time()),
+                "client": request.remote or "",
+            },
+        )
         code = 200 if result.event == "granted" else 409
-        return web.json_response({"user": user, "product": name, "outcome": result.event, "detail": result.detail,
-                                  "position": result.position, "hold_for": hold_for}, status=code)
+        return web.json_response(
+            {
+                "user": user,
+                "product": name,
+                "outcome": result.event,
+                "detail": result.detail,
+                "position": result.position,
+                "hold_for": hold_for,
+            },
+            status=code,
+        )
 
     async def audit(request: web.Request) -> web.Response:
         count = min(int(request.query.get("count", "100")), 1000)

@@ -88,10 +88,12 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
     # Explain compiles the rules once per version, not once per request.
     compiled: dict[str, Any] = {"version": None, "classifier": None}
 
-    async def edited(request: web.Request, change: Callable[[RuleSet], RuleSet], reason: str,
-                     body: dict[str, Any] | None = None) -> web.Response:
-        version, ruleset = await store.edit(change, who=_who(request), reason=reason,
-                                            expected_version=_expected_version(request, body))
+    async def edited(
+        request: web.Request, change: Callable[[RuleSet], RuleSet], reason: str, body: dict[str, Any] | None = None
+    ) -> web.Response:
+        version, ruleset = await store.edit(
+            change, who=_who(request), reason=reason, expected_version=_expected_version(request, body)
+        )
         return web.json_response({"version": version, "rules": len(ruleset.rules), "done": reason})
 
     async def list_rules(_: web.Request) -> web.Response:
@@ -102,8 +104,7 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         version, ruleset = await store.load()
         rule_id = request.match_info["rule_id"]
         rule = ruleset.get(rule_id)
-        return web.json_response({"version": version, "position": ruleset.index(rule_id) + 1,
-                                  "rule": rule.to_dict()})
+        return web.json_response({"version": version, "position": ruleset.index(rule_id) + 1, "rule": rule.to_dict()})
 
     async def add_rule(request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -140,8 +141,9 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         text = await request.text()
         ruleset = loads(text, fmt, store.known_products)  # type: ignore[arg-type]
         reason = request.query.get("reason") or f"import ({fmt})"
-        version = await store.save(ruleset, who=_who(request), reason=reason,
-                                   expected_version=_expected_version(request))
+        version = await store.save(
+            ruleset, who=_who(request), reason=reason, expected_version=_expected_version(request)
+        )
         return web.json_response({"version": version, "rules": len(ruleset.rules), "done": reason})
 
     async def export_rules(request: web.Request) -> web.Response:
@@ -150,8 +152,11 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
             raise RuleError(f"format: one of {', '.join(FORMATS)}, not {fmt!r}")
         version, ruleset = await store.load()
         content_type = {"toml": "application/toml", "yaml": "application/yaml", "json": "application/json"}[fmt]
-        return web.Response(text=dumps(ruleset, fmt), content_type=content_type,  # type: ignore[arg-type]
-                            headers={"X-Seatgate-Rules-Version": str(version)})
+        return web.Response(
+            text=dumps(ruleset, fmt),
+            content_type=content_type,  # type: ignore[arg-type]
+            headers={"X-Seatgate-Rules-Version": str(version)},
+        )
 
     async def explain_request(request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -167,8 +172,9 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         version, ruleset = await store.load()
         if compiled["version"] != version:
             compiled.update(version=version, classifier=Classifier(ruleset, defaults))
-        result = explain(compiled["classifier"], method, path, query,
-                         {str(k): str(v) for k, v in headers.items()}, kind, name)
+        result = explain(
+            compiled["classifier"], method, path, query, {str(k): str(v) for k, v in headers.items()}, kind, name
+        )
         return web.json_response({**result.to_dict(), "version": version})
 
     async def rollback(request: web.Request) -> web.Response:
@@ -212,4 +218,3 @@ def _format_from_type(content_type: str) -> str:
         if fmt in content_type:
             return fmt
     return "yaml" if "yml" in content_type else content_type or "(none)"
-

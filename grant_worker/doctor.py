@@ -38,8 +38,9 @@ OK, WARN, FAIL = "OK", "WARN", "FAIL"
 CLOCK_SKEW_MAX = 2.0
 REDIS_DEADLINE = 5.0
 UPSTREAM_DEADLINE = 10.0
-NTP_FIX = ("synchronise the clocks of every seatgate host, Redis and Jira/Confluence with NTP "
-           "(chrony, systemd-timesyncd)")
+NTP_FIX = (
+    "synchronise the clocks of every seatgate host, Redis and Jira/Confluence with NTP (chrony, systemd-timesyncd)"
+)
 # Jira 8.19+ sends no notification e-mail to users without application access; from
 # 8.20.6 this dark feature turns it back on (research/anchors.md, "Lost features").
 DARK_FEATURE = "com.atlassian.jira.send.email.notifications.to.user.without.application.access.enabled"
@@ -98,9 +99,13 @@ class Doctor:
     def _skew(self, check: str, skew: float, other: str) -> None:
         if abs(skew) > CLOCK_SKEW_MAX:
             ahead = "ahead of" if skew > 0 else "behind"
-            self.add(check, WARN, f"{other}'s clock is {abs(skew):.1f} s {ahead} this host's "
-                     f"(more than {CLOCK_SKEW_MAX:g} s: inactivity is judged on timestamps from several hosts)",
-                     NTP_FIX)
+            self.add(
+                check,
+                WARN,
+                f"{other}'s clock is {abs(skew):.1f} s {ahead} this host's "
+                f"(more than {CLOCK_SKEW_MAX:g} s: inactivity is judged on timestamps from several hosts)",
+                NTP_FIX,
+            )
         else:
             self.add(check, OK, f"{other}'s clock is within {abs(skew):.1f} s of this host's")
 
@@ -116,8 +121,12 @@ class Doctor:
             try:
                 server = await asyncio.wait_for(client.info("server"), REDIS_DEADLINE)
             except (RedisError, OSError, TimeoutError) as exc:
-                self.add("redis", FAIL, f"not reachable at {where} ({type(exc).__name__}: {exc})",
-                         "start Redis, or correct redis_url (SEATGATE_REDIS_URL); check firewalls and the password")
+                self.add(
+                    "redis",
+                    FAIL,
+                    f"not reachable at {where} ({type(exc).__name__}: {exc})",
+                    "start Redis, or correct redis_url (SEATGATE_REDIS_URL); check firewalls and the password",
+                )
                 return
             # A cluster answers per node; the first node's version stands for all.
             if redis_conn.is_cluster(client) and server and all(isinstance(v, dict) for v in server.values()):
@@ -133,8 +142,12 @@ class Doctor:
             ended = self.clock()
             self._skew("redis-clock", seconds + micros / 1e6 - (started + ended) / 2, "Redis")
         except (RedisError, OSError, TimeoutError) as exc:
-            self.add("redis", FAIL, f"Redis failed during the checks ({type(exc).__name__}: {exc})",
-                     "look at Redis's log; run seatgate doctor again")
+            self.add(
+                "redis",
+                FAIL,
+                f"Redis failed during the checks ({type(exc).__name__}: {exc})",
+                "look at Redis's log; run seatgate doctor again",
+            )
         finally:
             try:
                 await asyncio.wait_for(client.aclose(), 2)
@@ -157,11 +170,18 @@ class Doctor:
     async def _persistence(self, client: Any, node: Any, on: str) -> None:
         check = "redis-persistence"
         info = await self._ask(client, node, "info", "persistence")
-        failing = [f"{key}: {info[key]}" for key in ("aof_last_write_status", "rdb_last_bgsave_status")
-                   if info.get(key, "ok") != "ok"]
+        failing = [
+            f"{key}: {info[key]}"
+            for key in ("aof_last_write_status", "rdb_last_bgsave_status")
+            if info.get(key, "ok") != "ok"
+        ]
         if failing:
-            self.add(check, FAIL, f"persistence is failing{on} ({', '.join(failing)})",
-                     "read Redis's log: usually a full disk or a directory Redis cannot write")
+            self.add(
+                check,
+                FAIL,
+                f"persistence is failing{on} ({', '.join(failing)})",
+                "read Redis's log: usually a full disk or a directory Redis cannot write",
+            )
             return
         appendonly = await self._config(client, node, "appendonly")
         save = await self._config(client, node, "save")
@@ -169,29 +189,50 @@ class Doctor:
             fsync = await self._config(client, node, "appendfsync")
             self.add(check, OK, f"append-only file on{on}" + (f" (appendfsync {fsync})" if fsync else ""))
         elif save:
-            self.add(check, OK, f"RDB snapshots only{on} (save {save}): a crash loses the changes since the "
-                     "last snapshot; the reconciler repairs memberships, appendonly yes loses at most a second")
+            self.add(
+                check,
+                OK,
+                f"RDB snapshots only{on} (save {save}): a crash loses the changes since the "
+                "last snapshot; the reconciler repairs memberships, appendonly yes loses at most a second",
+            )
         elif appendonly is None:
-            self.add(check, WARN, f"cannot read the persistence settings{on} (CONFIG is not allowed) and the "
-                     "append-only file is off", "make sure Redis persists its data (appendonly yes, or snapshots)")
+            self.add(
+                check,
+                WARN,
+                f"cannot read the persistence settings{on} (CONFIG is not allowed) and the append-only file is off",
+                "make sure Redis persists its data (appendonly yes, or snapshots)",
+            )
         else:
-            self.add(check, WARN, f"neither the append-only file nor RDB snapshots are on{on}: a Redis restart "
-                     "forgets every seat state and queued grant",
-                     "set appendonly yes and appendfsync everysec in redis.conf (or CONFIG SET … and CONFIG REWRITE)")
+            self.add(
+                check,
+                WARN,
+                f"neither the append-only file nor RDB snapshots are on{on}: a Redis restart "
+                "forgets every seat state and queued grant",
+                "set appendonly yes and appendfsync everysec in redis.conf (or CONFIG SET … and CONFIG REWRITE)",
+            )
 
     async def _eviction(self, client: Any, node: Any, on: str) -> None:
         check = "redis-eviction"
         maxmemory = await self._config(client, node, "maxmemory")
         policy = await self._config(client, node, "maxmemory-policy")
         if maxmemory is None or policy is None:
-            self.add(check, WARN, f"cannot read the eviction policy{on} (CONFIG is not allowed)",
-                     "make sure maxmemory-policy is noeviction (or volatile-*)")
+            self.add(
+                check,
+                WARN,
+                f"cannot read the eviction policy{on} (CONFIG is not allowed)",
+                "make sure maxmemory-policy is noeviction (or volatile-*)",
+            )
         elif int(maxmemory) > 0 and policy.startswith("allkeys-"):
-            self.add(check, WARN, f"maxmemory-policy {policy}{on}: when memory runs out Redis may evict seat "
-                     "states and the grant stream", "set maxmemory-policy noeviction, or raise maxmemory")
+            self.add(
+                check,
+                WARN,
+                f"maxmemory-policy {policy}{on}: when memory runs out Redis may evict seat states and the grant stream",
+                "set maxmemory-policy noeviction, or raise maxmemory",
+            )
         else:
-            self.add(check, OK, f"maxmemory-policy {policy}" + (f", maxmemory {maxmemory}" if int(maxmemory) else "")
-                     + on)
+            self.add(
+                check, OK, f"maxmemory-policy {policy}" + (f", maxmemory {maxmemory}" if int(maxmemory) else "") + on
+            )
 
     # -- one product ----------------------------------------------------------------------
     async def check_product(self, product: Any) -> None:
@@ -218,8 +259,12 @@ class Doctor:
                     await self._websudo(product, directory)
                 await self._notifications(product, directory)
         except DirectoryError as exc:
-            self.add(f"{name}/directory", FAIL, f"the upstream failed during the checks: {exc}",
-                     "run seatgate doctor again once the upstream answers")
+            self.add(
+                f"{name}/directory",
+                FAIL,
+                f"the upstream failed during the checks: {exc}",
+                "run seatgate doctor again once the upstream answers",
+            )
         finally:
             await directory.close()
 
@@ -237,17 +282,25 @@ class Doctor:
                     ended = self.clock()
                     status, date = response.status, response.headers.get("Date")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            self.add(check, FAIL, f"{product.upstream} does not answer ({type(exc).__name__}: {exc})",
-                     "correct upstream (the URL seatgate's hosts reach the product at, not the public one) "
-                     "or open the firewall")
+            self.add(
+                check,
+                FAIL,
+                f"{product.upstream} does not answer ({type(exc).__name__}: {exc})",
+                "correct upstream (the URL seatgate's hosts reach the product at, not the public one) "
+                "or open the firewall",
+            )
             return False
         try:
             state = json.loads(body).get("state")
         except (ValueError, AttributeError):
             state = None
         if state not in (None, "RUNNING"):
-            self.add(check, WARN, f"{product.upstream}/status says {state} (HTTP {status})",
-                     "wait until the product has started, or end its maintenance mode")
+            self.add(
+                check,
+                WARN,
+                f"{product.upstream}/status says {state} (HTTP {status})",
+                "wait until the product has started, or end its maintenance mode",
+            )
         else:
             self.add(check, OK, f"{product.upstream} answers (HTTP {status}" + (f", {state})" if state else ")"))
         if date:
@@ -262,8 +315,14 @@ class Doctor:
     async def _get(self, directory: Any, path: str, **kwargs: Any) -> Any:
         """A call on the product's admin REST through the directory's own transport."""
         admin = directory.admin
-        return await directory.transport.call("doctor", kwargs.pop("method", "GET"), admin.url(path),
-                                              authorization=admin.authorization, retries=0, **kwargs)
+        return await directory.transport.call(
+            "doctor",
+            kwargs.pop("method", "GET"),
+            admin.url(path),
+            authorization=admin.authorization,
+            retries=0,
+            **kwargs,
+        )
 
     async def _admin_login(self, product: Any, directory: Any) -> bool:
         check = f"{product.name}/admin-login"
@@ -274,11 +333,14 @@ class Doctor:
         if reply.ok and who and body.get("type") != "anonymous":
             self.add(check, OK, f"admin_user {product.admin_user} logs in over REST with Basic auth")
             return True
-        self.add(check, FAIL, f"admin_user {product.admin_user} was refused by {product.upstream}{path} "
-                 f"(HTTP {reply.status})",
-                 "check admin_password / admin_password_file; the account needs application access "
-                 "(keep it licensed and in exclude_users); after failed logins Jira may demand a CAPTCHA: "
-                 "log in once in a browser as that user; Basic auth must not be disabled for it")
+        self.add(
+            check,
+            FAIL,
+            f"admin_user {product.admin_user} was refused by {product.upstream}{path} (HTTP {reply.status})",
+            "check admin_password / admin_password_file; the account needs application access "
+            "(keep it licensed and in exclude_users); after failed logins Jira may demand a CAPTCHA: "
+            "log in once in a browser as that user; Basic auth must not be disabled for it",
+        )
         return False
 
     async def _group_and_licence(self, product: Any, directory: Any) -> None:
@@ -297,48 +359,77 @@ class Doctor:
             self.add(f"{name}/group-access", FAIL, finding, fix)
         else:
             where = f" in {directory.directory.label}" if directory.directory is not directory.admin else ""
-            self.add(f"{name}/group-access", OK,
-                     f"licence group {group!r} exists{where} and {directory.directory.who} may manage it")
+            self.add(
+                f"{name}/group-access",
+                OK,
+                f"licence group {group!r} exists{where} and {directory.directory.who} may manage it",
+            )
         check = f"{name}/licence-group"
         if licence_problems:
             finding, fix = split_fix(licence_problems[0], "check app_role and the licence group")
             self.add(check, FAIL, finding, fix)
             return
         seats = await directory.seats()
-        figures = ("unlimited seats" if seats.unlimited else
-                   f"{seats.total} seats, {seats.used if seats.used is not None else '?'} used")
+        figures = (
+            "unlimited seats"
+            if seats.unlimited
+            else f"{seats.total} seats, {seats.used if seats.used is not None else '?'} used"
+        )
         if seats.remaining is not None and seats.remaining < 0:
-            self.add(check, WARN, f"the licence is exceeded by {-seats.remaining} users ({figures}): Jira refuses "
-                     "to create issues and Confluence to edit pages until it is not",
-                     "remove application access from users nobody manages, or buy seats")
+            self.add(
+                check,
+                WARN,
+                f"the licence is exceeded by {-seats.remaining} users ({figures}): Jira refuses "
+                "to create issues and Confluence to edit pages until it is not",
+                "remove application access from users nobody manages, or buy seats",
+            )
         elif product.kind == "jira":
             self.add(check, OK, f"{group!r} grants {product.app_role} ({figures})")
         else:
-            self.add(check, OK, f"the licence reads {figures}; Confluence does not say over REST which groups "
-                     f"have Can use: make sure {group!r} does (Global permissions)")
+            self.add(
+                check,
+                OK,
+                f"the licence reads {figures}; Confluence does not say over REST which groups "
+                f"have Can use: make sure {group!r} does (Global permissions)",
+            )
 
     async def _websudo(self, product: Any, directory: Any) -> None:
         """Jira's group add is @WebSudoRequired; try it on a group that cannot exist."""
         check = f"{product.name}/websudo"
         probe = f"seatgate-doctor-{secrets.token_hex(6)}"
-        reply = await self._get(directory, "/rest/api/2/group/user", method="POST", params={"groupname": probe},
-                                json={"name": product.admin_user})
+        reply = await self._get(
+            directory,
+            "/rest/api/2/group/user",
+            method="POST",
+            params={"groupname": probe},
+            json={"name": product.admin_user},
+        )
         if reply.status == 404:
             self.add(check, OK, "group changes over REST are not held up by WebSudo")
         elif reply.status in (401, 403) and "websudo" in reply.excerpt(1000).lower():
-            self.add(check, FAIL, f"Jira asks for a secure administrator session (WebSudo) before group changes "
-                     f"(HTTP {reply.status}): seatgate's Basic-auth calls cannot hold one",
-                     "disable WebSudo (jira.websudo.is.disabled = true in jira-config.properties, then restart) "
-                     "or exempt REST calls of the service account from it")
+            self.add(
+                check,
+                FAIL,
+                f"Jira asks for a secure administrator session (WebSudo) before group changes "
+                f"(HTTP {reply.status}): seatgate's Basic-auth calls cannot hold one",
+                "disable WebSudo (jira.websudo.is.disabled = true in jira-config.properties, then restart) "
+                "or exempt REST calls of the service account from it",
+            )
         else:
-            self.add(check, WARN, f"a harmless group change answered HTTP {reply.status} ({reply.excerpt()}), "
-                     "not 404: cannot tell whether WebSudo blocks group changes",
-                     "check that admin_user may change groups over REST (see group-access)")
+            self.add(
+                check,
+                WARN,
+                f"a harmless group change answered HTTP {reply.status} ({reply.excerpt()}), "
+                "not 404: cannot tell whether WebSudo blocks group changes",
+                "check that admin_user may change groups over REST (see group-access)",
+            )
 
     async def _notifications(self, product: Any, directory: Any) -> None:
         check = f"{product.name}/notifications"
-        fix = (f"enable the dark feature {DARK_FEATURE} (Jira 8.20.6+): open "
-               f"{product.upstream}/secure/SiteDarkFeatures!default.jspa as an administrator and add it")
+        fix = (
+            f"enable the dark feature {DARK_FEATURE} (Jira 8.20.6+): open "
+            f"{product.upstream}/secure/SiteDarkFeatures!default.jspa as an administrator and add it"
+        )
         why = "users without a seat at that moment get no e-mail notifications (Jira 8.19+)"
         reply = await self._get(directory, "/secure/SiteDarkFeatures!default.jspa", params={"os_authType": "basic"})
         if reply.status == 200 and isinstance(reply.body, str) and "dark" in reply.body.lower():
@@ -348,8 +439,12 @@ class Doctor:
                 self.add(check, WARN, f"the dark feature is not enabled: {why}", fix)
             return
         # Not readable over REST; the page may also be behind WebSudo or a login redirect.
-        self.add(check, WARN, f"cannot read Jira's dark features (HTTP {reply.status}); unless "
-                 f"{DARK_FEATURE} is enabled, {why}", fix)
+        self.add(
+            check,
+            WARN,
+            f"cannot read Jira's dark features (HTTP {reply.status}); unless {DARK_FEATURE} is enabled, {why}",
+            fix,
+        )
 
 
 # -- command line -------------------------------------------------------------------------

@@ -110,8 +110,13 @@ class GrantHandler:
         await self._finish(product, entry_id, user, request_id, fields, result, latency)
         metrics.GRANTS.labels(product.name, result.event).inc()
         metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
-        bound.info("grant_handled", outcome=result.event, detail=result.detail, latency_ms=round(latency * 1000, 1),
-                   source=fields.get("source"))
+        bound.info(
+            "grant_handled",
+            outcome=result.event,
+            detail=result.detail,
+            latency_ms=round(latency * 1000, 1),
+            source=fields.get("source"),
+        )
         return result
 
     async def _decide_and_grant(self, product: ProductRuntime, user: str, confirmed: bool) -> Result:
@@ -157,8 +162,9 @@ class GrantHandler:
             # membership.
             return Result(Event.FAILED, f"directory: {exc}")
         keys = product.keys
-        await self._commit(keys=[keys.licensed, keys.granting, keys.activity, keys.queue, keys.queue_seen],
-                           args=[user, time.time()])
+        await self._commit(
+            keys=[keys.licensed, keys.granting, keys.activity, keys.queue, keys.queue_seen], args=[user, time.time()]
+        )
         return Result(Event.GRANTED, "added")
 
     async def _evict_one(self, product: ProductRuntime) -> bool:
@@ -169,8 +175,9 @@ class GrantHandler:
         if not licensed:
             return False
         scores = await self._redis.zmscore(product.keys.activity, licensed)
-        idle = sorted((score or 0.0, user) for user, score in zip(licensed, scores, strict=True)
-                      if (score or 0.0) <= cutoff)
+        idle = sorted(
+            (score or 0.0, user) for user, score in zip(licensed, scores, strict=True) if (score or 0.0) <= cutoff
+        )
         for _, user in idle[:3]:  # the next ones in line, if the first became busy meanwhile
             if await self._revoker.revoke_now(product, user, cutoff, "evicted"):
                 return True
@@ -201,8 +208,16 @@ class GrantHandler:
             # cancelled because of this very request) within the revoke grace period.
             await asyncio.sleep(0.05)
 
-    async def _finish(self, product: ProductRuntime, entry_id: str | None, user: str, request_id: str,
-                      fields: dict[str, str], result: Result, latency: float) -> None:
+    async def _finish(
+        self,
+        product: ProductRuntime,
+        entry_id: str | None,
+        user: str,
+        request_id: str,
+        fields: dict[str, str],
+        result: Result,
+        latency: float,
+    ) -> None:
         keys = product.keys
         event = {"type": result.event, "user": user, "request_id": request_id, "detail": result.detail}
         if result.position is not None:
@@ -215,9 +230,18 @@ class GrantHandler:
             pipe.publish(keys.events, json.dumps(event))
         if result.detail != "already licensed":
             action = f"rollback:{result.event}" if fields.get("action") == "rollback" else f"grant:{result.event}"
-            audit.append(pipe, keys, action, user, result.detail, request_id=request_id,
-                         latency_ms=round(latency * 1000, 1), source=fields.get("source"),
-                         client=fields.get("client"), worker=self._worker_id)
+            audit.append(
+                pipe,
+                keys,
+                action,
+                user,
+                result.detail,
+                request_id=request_id,
+                latency_ms=round(latency * 1000, 1),
+                source=fields.get("source"),
+                client=fields.get("client"),
+                worker=self._worker_id,
+            )
         await pipe.execute()
 
 

@@ -15,8 +15,10 @@ SEATS_USED = Gauge("seatgate_seats_used", "Managed users holding a seat (license
 SEATS_CAP = Gauge("seatgate_seats_cap", "Effective seat cap for managed users (-1: no cap)", ["product"])
 QUEUE_LENGTH = Gauge("seatgate_queue_length", "Users waiting for a free seat", ["product"])
 DIRECTORY_LATENCY = Histogram(
-    "seatgate_directory_call_seconds", "Directory (Jira/Confluence/Crowd REST) call latency",
-    ["product", "op", "outcome"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    "seatgate_directory_call_seconds",
+    "Directory (Jira/Confluence/Crowd REST) call latency",
+    ["product", "op", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 DIRECTORY_ERRORS = Counter("seatgate_directory_errors_total", "Failed directory calls", ["product", "op", "outcome"])
 RECLAIMED = Counter("seatgate_grants_reclaimed_total", "Grant requests taken over from a dead worker", ["product"])

@@ -54,8 +54,13 @@ class Reconciler:
         licensed, granting, revoking = await pipe.execute()
         now = time.time()
         excluded = set(product.settings.exclude_users)
-        repairs: dict[str, list[str]] = {"dropped": [], "adopted": [], "finished_grant": [], "released": [],
-                                         "finished_revoke": []}
+        repairs: dict[str, list[str]] = {
+            "dropped": [],
+            "adopted": [],
+            "finished_grant": [],
+            "released": [],
+            "finished_revoke": [],
+        }
         for user, granted_at in licensed.items():
             # A grant committed while the members were being read is not in that list.
             if user not in members and float(granted_at) < read_started - 1:

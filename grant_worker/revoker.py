@@ -67,8 +67,7 @@ class Revoker:
             return False
         await self._finish(keys=[keys.revoking], args=[user])
         pipe = self._redis.pipeline(transaction=False)
-        audit.append(pipe, keys, "revoke", user, reason,
-                     latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        audit.append(pipe, keys, "revoke", user, reason, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         pipe.publish(keys.events, json.dumps({"type": Event.REVOKED, "user": user, "detail": reason}))
         await pipe.execute()
         metrics.REVOKES.labels(product.name, reason).inc()

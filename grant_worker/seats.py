@@ -27,8 +27,10 @@ def effective_cap(configured: int | None, info: SeatInfo | None, managed: int, r
     if configured is not None:
         caps.append(configured)
     if info is not None and not info.unlimited and info.total is not None:
-        used = info.used if info.used is not None else (
-            info.total - info.remaining if info.remaining is not None else None
+        used = (
+            info.used
+            if info.used is not None
+            else (info.total - info.remaining if info.remaining is not None else None)
         )
         unmanaged = max(0, (used or 0) - managed)
         caps.append(max(0, info.total - unmanaged - reserved))
@@ -60,11 +62,14 @@ async def refresh(redis: Any, product: ProductRuntime) -> int | None:
     else:
         pipe.set(keys.cap, cap)
     if info is not None:
-        pipe.hset(keys.seat_info, mapping={
-            "total": -1 if info.total is None else info.total,
-            "used": -1 if info.used is None else info.used,
-            "unlimited": int(info.unlimited),
-        })
+        pipe.hset(
+            keys.seat_info,
+            mapping={
+                "total": -1 if info.total is None else info.total,
+                "used": -1 if info.used is None else info.used,
+                "unlimited": int(info.unlimited),
+            },
+        )
     pipe.zcard(keys.queue)
     *_, queued = await pipe.execute()
     metrics.SEATS_USED.labels(product.name).set(managed)

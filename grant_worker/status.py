@@ -40,27 +40,31 @@ async def collect(redis: Any, settings: Settings, now: float | None = None) -> d
         users = []
         for (user, granted_at), last_seen in zip(licensed.items(), last, strict=True):
             seen = last_seen if last_seen is not None else float(granted_at)
-            users.append({
-                "user": user,
-                "idle_seconds": round(max(0.0, now - seen), 1),
-                "licensed_since": float(granted_at),
-                "held_until": hold_until.get(user) if hold_until.get(user, 0) > now else None,
-                "source": sources.get(user),
-            })
+            users.append(
+                {
+                    "user": user,
+                    "idle_seconds": round(max(0.0, now - seen), 1),
+                    "licensed_since": float(granted_at),
+                    "held_until": hold_until.get(user) if hold_until.get(user, 0) > now else None,
+                    "source": sources.get(user),
+                }
+            )
         users.sort(key=lambda u: u["idle_seconds"])
-        products.append({
-            "product": product.name,
-            "kind": product.kind,
-            "license_group": product.license_group,
-            "seats_used": len(licensed) + len(granting) + len(revoking),
-            "effective_cap": int(cap) if cap is not None else None,
-            "upstream_licence": {k: int(v) for k, v in seat_info.items()} if seat_info else None,
-            "inactivity_seconds": product.inactivity,
-            "granting": sorted(granting),
-            "revoking": sorted(revoking),
-            "queue": [{"user": u, "waiting_seconds": round(now - s, 1)} for u, s in queue],
-            "licensed": users,
-        })
+        products.append(
+            {
+                "product": product.name,
+                "kind": product.kind,
+                "license_group": product.license_group,
+                "seats_used": len(licensed) + len(granting) + len(revoking),
+                "effective_cap": int(cap) if cap is not None else None,
+                "upstream_licence": {k: int(v) for k, v in seat_info.items()} if seat_info else None,
+                "inactivity_seconds": product.inactivity,
+                "granting": sorted(granting),
+                "revoking": sorted(revoking),
+                "queue": [{"user": u, "waiting_seconds": round(now - s, 1)} for u, s in queue],
+                "licensed": users,
+            }
+        )
     return {"generated_at": now, "products": products}
 
 
@@ -77,8 +81,10 @@ def render(doc: dict[str, Any]) -> str:
     lines = []
     for p in doc["products"]:
         cap = "no cap" if p["effective_cap"] is None else str(p["effective_cap"])
-        lines.append(f"{p['product']} ({p['kind']}, group {p['license_group']}): "
-                     f"{p['seats_used']} / {cap} seats used, {len(p['queue'])} waiting")
+        lines.append(
+            f"{p['product']} ({p['kind']}, group {p['license_group']}): "
+            f"{p['seats_used']} / {cap} seats used, {len(p['queue'])} waiting"
+        )
         for u in p["licensed"]:
             held = " (held)" if u["held_until"] else ""
             lines.append(f"  {u['user']:<24} idle {_fmt(u['idle_seconds'])}{held}")

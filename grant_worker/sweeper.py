@@ -29,9 +29,16 @@ MIN_LICENSED = 10.0
 
 
 class Sweeper:
-    def __init__(self, redis: Any, lease: Lease, products: list[ProductRuntime], revoker: Revoker,
-                 interval: float, queue_timeout: float,
-                 extra_duties: list[Callable[[ProductRuntime], Awaitable[Any]]] | None = None):
+    def __init__(
+        self,
+        redis: Any,
+        lease: Lease,
+        products: list[ProductRuntime],
+        revoker: Revoker,
+        interval: float,
+        queue_timeout: float,
+        extra_duties: list[Callable[[ProductRuntime], Awaitable[Any]]] | None = None,
+    ):
         self._redis = redis
         self._lease = lease
         self._products = products
@@ -82,8 +89,9 @@ class Sweeper:
     async def sweep(self, product: ProductRuntime) -> int:
         now = time.time()
         cutoff = idle_cutoff(now, product.settings.inactivity)
-        marked = [user for user in await self.idle_users(product, now)
-                  if await self._revoker.begin(product, user, cutoff)]
+        marked = [
+            user for user in await self.idle_users(product, now) if await self._revoker.begin(product, user, cutoff)
+        ]
         if not marked:
             return 0
         await asyncio.sleep(self._revoker.grace)

@@ -40,9 +40,9 @@ log = logs.get("seatgate.worker")
 READ_BLOCK_MS = 1000
 
 
-
 class LoopEnded(Exception):
     """One of the worker's loops ended while the worker was meant to run."""
+
 
 class GrantWorker:
     def __init__(self, settings: Settings, redis: Any = None):
@@ -68,8 +68,9 @@ class GrantWorker:
         await redis_conn.preload_scripts(self.redis, ALL_SCRIPTS)
         for product in self.settings.products:
             try:
-                directory = await make_directory(product, self.settings.worker,
-                                                 observer=metrics.directory_observer(product.name))
+                directory = await make_directory(
+                    product, self.settings.worker, observer=metrics.directory_observer(product.name)
+                )
             except DirectoryError as exc:
                 raise ConfigError(f"products.{product.name}.upstream", str(exc)) from None
             problems = await directory.check()
@@ -79,12 +80,17 @@ class GrantWorker:
             runtime = ProductRuntime(product, ProductKeys(product.name), directory)
             # Read at scrape time: 1 from the breaker's opening until a trial call succeeds.
             metrics.CIRCUIT_OPEN.labels(product.name).set_function(
-                lambda breaker=directory.breaker: float(breaker.state != "closed"))
+                lambda breaker=directory.breaker: float(breaker.state != "closed")
+            )
             self.products.append(runtime)
             await self._ensure_group(runtime.keys.grants)
             await seats.refresh(self.redis, runtime)
-        log.info("worker_started", worker=self.worker_id, products=[p.name for p in self.products],
-                 directories={p.name: p.directory.name for p in self.products})
+        log.info(
+            "worker_started",
+            worker=self.worker_id,
+            products=[p.name for p in self.products],
+            directories={p.name: p.directory.name for p in self.products},
+        )
 
     async def _ensure_group(self, stream: str) -> None:
         try:
@@ -96,8 +102,15 @@ class GrantWorker:
     async def run(self) -> None:
         worker = self.settings.worker
         lease = Lease(self.redis, GlobalKeys.sweeper_lease, self.worker_id, worker.lease_ttl)
-        sweeper = Sweeper(self.redis, lease, self.products, self.revoker, worker.sweep_interval,
-                          worker.queue_timeout, extra_duties=[self.reconciler.maybe_run])
+        sweeper = Sweeper(
+            self.redis,
+            lease,
+            self.products,
+            self.revoker,
+            worker.sweep_interval,
+            worker.queue_timeout,
+            extra_duties=[self.reconciler.maybe_run],
+        )
         loops = [self._consume(p) for p in self.products]
         loops += [self._reclaim(p) for p in self.products]
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
@@ -143,8 +156,9 @@ class GrantWorker:
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
-                reply = await self.redis.xreadgroup(GROUP, self.worker_id, {stream: ">"}, count=free,
-                                                    block=READ_BLOCK_MS)
+                reply = await self.redis.xreadgroup(
+                    GROUP, self.worker_id, {stream: ">"}, count=free, block=READ_BLOCK_MS
+                )
                 backoff = 0.1
             except REDIS_UNAVAILABLE as exc:
                 if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
@@ -193,8 +207,9 @@ class GrantWorker:
                     # Heartbeat: claiming our own entries again resets their idle time, so a
                     # grant slower than reclaim_after (a slow directory) is not taken over
                     # and run a second time by another worker while this one is alive.
-                    await self.redis.xclaim(product.keys.grants, GROUP, self.worker_id, min_idle_time=0,
-                                            message_ids=mine, justid=True)
+                    await self.redis.xclaim(
+                        product.keys.grants, GROUP, self.worker_id, min_idle_time=0, message_ids=mine, justid=True
+                    )
                 _next, entries, *_ = await self.redis.xautoclaim(
                     product.keys.grants, GROUP, self.worker_id, min_idle_time=min_idle_ms, start_id="0-0", count=100
                 )

@@ -192,7 +192,9 @@ class SeatGate:
         # asked for twice; it expires so that a grant lost with a dead worker is retried.
         self.grants = GrantClient(self.redis, inflight_ttl=max(proxy.grant_timeout * 2, 30.0))
         self._events = EventListener(
-            self.redis, names, [self.view.apply, self.grants.resolve],
+            self.redis,
+            names,
+            [self.view.apply, self.grants.resolve],
             on_connected=self._on_redis_connected,
             on_lost=lambda: self.grants.abandon_all("events connection lost"),
         )
@@ -256,8 +258,12 @@ class SeatGate:
             path = strip_context_path(path, product.context_path)
         headers = self._read_headers(request)
         decision = self.classifier.classify(
-            product_kind=product.kind, product_name=product.name, method=request.method,
-            path=path, query=query, headers=headers,
+            product_kind=product.kind,
+            product_name=product.name,
+            method=request.method,
+            path=path,
+            query=query,
+            headers=headers,
         )
         state = FlowState(product, decision.verdict)
         flow.metadata[META] = state
@@ -265,8 +271,13 @@ class SeatGate:
             self._count(product.name, "static", "none")
             return None
         state.creds = creds = extract(
-            self.hasher, kind=product.kind, method=request.method, path=path, query=query,
-            cookie_header=headers.get("cookie", ""), authorization=headers.get("authorization", ""),
+            self.hasher,
+            kind=product.kind,
+            method=request.method,
+            path=path,
+            query=query,
+            cookie_header=headers.get("cookie", ""),
+            authorization=headers.get("authorization", ""),
             content_type=headers.get("content-type", ""),
             body=(request.raw_content or b"") if request.method == "POST" else b"",
             session_cookies=self.settings.proxy.session_cookies,
@@ -361,8 +372,11 @@ class SeatGate:
         """A name upstream has not vouched for yet. Its activity is recorded once the answer
         confirms it; a grant ahead of that is made only where the product needs one."""
         product = state.product
-        if (state.verdict != "activity" or self.view.is_licensed(product.name, identity.user)
-                or self.view.is_excluded(product.name, identity.user)):
+        if (
+            state.verdict != "activity"
+            or self.view.is_licensed(product.name, identity.user)
+            or self.view.is_excluded(product.name, identity.user)
+        ):
             return None
         if identity.source == "basic" and not_replayable(flow, self.settings.proxy.replay_max_body) is None:
             # Upstream checks a Basic password on every request: let it. A wrong one costs no
@@ -379,8 +393,14 @@ class SeatGate:
         refusal = await self.claims.admit(product.name, identity.user, client)
         if refusal is not None:
             metrics.CLAIMS_REFUSED.labels(product.name, refusal).inc()
-            log.debug("claim_not_granted_ahead", product=product.name, user=identity.user, source=identity.source,
-                     client=client, reason=refusal)
+            log.debug(
+                "claim_not_granted_ahead",
+                product=product.name,
+                user=identity.user,
+                source=identity.source,
+                client=client,
+                reason=refusal,
+            )
             return
         state.claim_token = self.claims.begin(product.name, identity.user)
         await self._hold_for_grant(flow, state, identity)
@@ -424,8 +444,12 @@ class SeatGate:
 
     @staticmethod
     def _sources(creds: Credentials) -> list[tuple[str, str]]:
-        pairs = ((creds.session, "session"), (creds.bearer, "pat"), (creds.basic, "basic"),
-                 (creds.rememberme, "rememberme"))
+        pairs = (
+            (creds.session, "session"),
+            (creds.bearer, "pat"),
+            (creds.basic, "basic"),
+            (creds.rememberme, "rememberme"),
+        )
         return [(digest, source) for digest, source in pairs if digest is not None]
 
     @staticmethod
@@ -459,16 +483,27 @@ class SeatGate:
         started = time.perf_counter()
         try:
             outcome = await self.grants.request(
-                product.name, identity.user, source=identity.source, confirmed=identity.confirmed,
-                client=client, deadline=proxy.grant_timeout,
+                product.name,
+                identity.user,
+                source=identity.source,
+                confirmed=identity.confirmed,
+                client=client,
+                deadline=proxy.grant_timeout,
             )
         finally:
             gauge.dec()
         state.grant = outcome
         held = time.perf_counter() - started
         metrics.GRANT_LATENCY.labels(product.name, outcome.status, "proxy").observe(held)
-        log.info("grant_held", product=product.name, user=identity.user, source=identity.source,
-                 outcome=outcome.status, held_ms=round(held * 1000, 2), request_id=outcome.request_id)
+        log.info(
+            "grant_held",
+            product=product.name,
+            user=identity.user,
+            source=identity.source,
+            outcome=outcome.status,
+            held_ms=round(held * 1000, 2),
+            request_id=outcome.request_id,
+        )
         if identity.confirmed:  # a claim's linked grants wait for upstream's confirmation
             for linked in product.also_grant:
                 self._grant_linked(linked, identity, client)
@@ -483,13 +518,21 @@ class SeatGate:
             return True  # nothing to grant; upstream answers the bad login itself
         return self._on_failure(flow, product, identity, outcome)
 
-    def _on_failure(self, flow: http.HTTPFlow, product: ProductSettings, identity: Identity,
-                    outcome: GrantOutcome) -> bool:
+    def _on_failure(
+        self, flow: http.HTTPFlow, product: ProductSettings, identity: Identity, outcome: GrantOutcome
+    ) -> bool:
         mode = self.settings.proxy.failure_mode
         reason = outcome.status if outcome.status in (TIMEOUT, ERROR) else "failed"
         metrics.FAILURE_MODE.labels(product.name, mode, reason).inc()
-        log.warning("grant_not_confirmed", product=product.name, user=identity.user, outcome=outcome.status,
-                    detail=outcome.detail, mode=mode, request_id=outcome.request_id)
+        log.warning(
+            "grant_not_confirmed",
+            product=product.name,
+            user=identity.user,
+            outcome=outcome.status,
+            detail=outcome.detail,
+            mode=mode,
+            request_id=outcome.request_id,
+        )
         if mode == "closed":
             flow.response = busy_response(flow.request, product)
             return False
@@ -500,10 +543,16 @@ class SeatGate:
         if self.view.is_licensed(name, identity.user):
             self.writer.activity(name, identity.user, time.time())
             return
-        task = asyncio.create_task(self.grants.request(
-            name, identity.user, source=f"linked:{identity.source}", confirmed=identity.confirmed,
-            client=client, deadline=self.settings.proxy.grant_timeout,
-        ))
+        task = asyncio.create_task(
+            self.grants.request(
+                name,
+                identity.user,
+                source=f"linked:{identity.source}",
+                confirmed=identity.confirmed,
+                client=client,
+                deadline=self.settings.proxy.grant_timeout,
+            )
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -529,8 +578,9 @@ class SeatGate:
         self._learn_from_answer(flow, state, named, reason, cookies)
         state.followup = self._followups(flow, state)
 
-    def _learn_from_answer(self, flow: http.HTTPFlow, state: FlowState, named: str | None, reason: str | None,
-                           cookies: list[str]) -> None:
+    def _learn_from_answer(
+        self, flow: http.HTTPFlow, state: FlowState, named: str | None, reason: str | None, cookies: list[str]
+    ) -> None:
         """Learn what upstream's answer says about who sent the request (it is the authority)."""
         product, creds, identity = state.product, state.creds, state.identity
         claim = identity if identity is not None and not identity.confirmed else None
@@ -642,8 +692,12 @@ class SeatGate:
         unsure = ahead and grant.status in (TIMEOUT, ERROR)
         roll_back = ahead and (_added(grant) or unsure) and self.claims.may_roll_back(product.name, identity.user)
         await self.claims.rejected(
-            product.name, identity.user, self._client(flow), source=identity.source,
-            reason=f"{identity.source} credentials rejected upstream", roll_back=roll_back,
+            product.name,
+            identity.user,
+            self._client(flow),
+            source=identity.source,
+            reason=f"{identity.source} credentials rejected upstream",
+            roll_back=roll_back,
             request_id=grant.request_id if grant is not None else "",
             again_after=2 * self.settings.proxy.grant_timeout if roll_back and unsure else None,
         )
@@ -656,8 +710,13 @@ class SeatGate:
         if identity.source == "pat" and state.creds.bearer:
             await self.identities.forget_everywhere(product.name, state.creds.bearer)
         if self.claims.may_roll_back(product.name, identity.user):
-            await self.claims.roll_back(product.name, identity.user, self._client(flow),
-                                        f"{identity.source} not honoured upstream", state.grant.request_id)
+            await self.claims.roll_back(
+                product.name,
+                identity.user,
+                self._client(flow),
+                f"{identity.source} not honoured upstream",
+                state.grant.request_id,
+            )
 
     async def _refused_user(self, state: FlowState) -> str | None:
         """The user an answer refused for lack of a licence, when known by now and not licensed."""
@@ -699,8 +758,9 @@ class SeatGate:
             return
         flow.response = answer
         metrics.REPLAYS.labels(product.name, "replayed").inc()
-        log.info("replayed", product=product.name, user=user, status=answer.status_code,
-                 request_id=state.grant.request_id)
+        log.info(
+            "replayed", product=product.name, user=user, status=answer.status_code, request_id=state.grant.request_id
+        )
         named, reason, cookies = _identity_headers(answer)
         state.named, state.login_reason = named, reason
         self._learn_from_answer(flow, state, named, reason, cookies)

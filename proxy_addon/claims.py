@@ -125,8 +125,9 @@ class ClaimGuard:
         if not self._per_user.allow(f"{product}\0{user}", now):
             return "user_rate"
         try:
-            rejected = await asyncio.wait_for(self._redis.exists(ProductKeys(product).claim_rejected(user)),
-                                              REDIS_DEADLINE)
+            rejected = await asyncio.wait_for(
+                self._redis.exists(ProductKeys(product).claim_rejected(user)), REDIS_DEADLINE
+            )
         except REDIS_UNAVAILABLE:
             metrics.REDIS_ERRORS.labels(op="claim_check").inc()
             return "redis_error"  # cannot tell: let upstream check the credentials first
@@ -161,8 +162,18 @@ class ClaimGuard:
         entry = self.granted_ahead.get((product, user))
         return entry is not None and not entry[1] and time.monotonic() - entry[0] <= ROLLBACK_WINDOW
 
-    async def rejected(self, product: str, user: str, client: str, *, source: str, reason: str,
-                       roll_back: bool, request_id: str, again_after: float | None = None) -> None:
+    async def rejected(
+        self,
+        product: str,
+        user: str,
+        client: str,
+        *,
+        source: str,
+        reason: str,
+        roll_back: bool,
+        request_id: str,
+        again_after: float | None = None,
+    ) -> None:
         """Upstream rejected a claim: record it for the cooldown, roll back a grant made for it.
 
         ``again_after``: the grant's outcome was not known (timeout), so it may still land;
@@ -184,8 +195,9 @@ class ClaimGuard:
         if roll_back:
             metrics.ROLLBACKS.labels(product).inc()
             self.granted_ahead.pop((product, user), None)
-            log.info("rollback_requested", product=product, user=user, client=client, reason=reason,
-                     request_id=request_id)
+            log.info(
+                "rollback_requested", product=product, user=user, client=client, reason=reason, request_id=request_id
+            )
             if again_after is not None:
                 self._spawn(self._rollback_later(product, user, client, reason, request_id, again_after))
 
@@ -200,17 +212,27 @@ class ClaimGuard:
             metrics.REDIS_ERRORS.labels(op="rollback").inc()
             return
         metrics.ROLLBACKS.labels(product).inc()
-        log.info("rollback_requested", product=product, user=user, client=client, reason=reason,
-                 request_id=request_id)
+        log.info("rollback_requested", product=product, user=user, client=client, reason=reason, request_id=request_id)
 
     @staticmethod
     def _queue_rollback(pipe: Any, keys: ProductKeys, user: str, client: str, reason: str, request_id: str) -> None:
-        pipe.xadd(keys.grants, {"action": "rollback", "user": user, "request_id": request_id, "client": client,
-                                "reason": reason, "requested_at": f"{time.time():.3f}"},
-                  maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.xadd(
+            keys.grants,
+            {
+                "action": "rollback",
+                "user": user,
+                "request_id": request_id,
+                "client": client,
+                "reason": reason,
+                "requested_at": f"{time.time():.3f}",
+            },
+            maxlen=STREAM_MAXLEN,
+            approximate=True,
+        )
 
-    async def _rollback_later(self, product: str, user: str, client: str, reason: str, request_id: str,
-                              delay: float) -> None:
+    async def _rollback_later(
+        self, product: str, user: str, client: str, reason: str, request_id: str, delay: float
+    ) -> None:
         await asyncio.sleep(delay)
         await self.roll_back(product, user, client, reason, request_id)
 

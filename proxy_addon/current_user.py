@@ -73,8 +73,9 @@ class CurrentUser:
         if self._session is None:
             return None
         try:
-            async with self._session.get(product.upstream + path, allow_redirects=False,
-                                         headers={"Cookie": cookie, "Accept": "application/json"}) as answer:
+            async with self._session.get(
+                product.upstream + path, allow_redirects=False, headers={"Cookie": cookie, "Accept": "application/json"}
+            ) as answer:
                 if answer.status >= 500:
                     raise ValueError(f"status {answer.status}")
                 doc = await answer.json(content_type=None) if answer.status == 200 else None

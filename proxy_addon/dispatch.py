@@ -122,8 +122,7 @@ def _run(handlers: tuple[Handler, ...], args: list[Any], start: int) -> Awaitabl
     return None
 
 
-async def _await_then_run(pending: Awaitable[Any], handlers: tuple[Handler, ...], args: list[Any],
-                          start: int) -> None:
+async def _await_then_run(pending: Awaitable[Any], handlers: tuple[Handler, ...], args: list[Any], start: int) -> None:
     try:
         await pending
     except exceptions.AddonHalt:
@@ -210,8 +209,7 @@ def use_inline_hooks() -> bool:
     is not the major version this was built against, hooks keep mitmproxy's own tasks.
     """
     if not mitmproxy_version.VERSION.startswith("11."):
-        logger.warning("mitmproxy %s: hooks run in tasks (in-place hooks need mitmproxy 11)",
-                       mitmproxy_version.VERSION)
+        logger.warning("mitmproxy %s: hooks run in tasks (in-place hooks need mitmproxy 11)", mitmproxy_version.VERSION)
         return False
     mode_servers.ProxyConnectionHandler = LeanConnectionHandler
     return True

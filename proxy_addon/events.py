@@ -22,8 +22,14 @@ Handler = Callable[[str, dict[str, Any]], None]
 
 
 class EventListener:
-    def __init__(self, redis: Any, products: list[str], handlers: list[Handler],
-                 on_connected: Callable[[], Any], on_lost: Callable[[], None]):
+    def __init__(
+        self,
+        redis: Any,
+        products: list[str],
+        handlers: list[Handler],
+        on_connected: Callable[[], Any],
+        on_lost: Callable[[], None],
+    ):
         self._redis = redis
         self._channels = {ProductKeys(p).events: p for p in products}
         self._handlers = handlers

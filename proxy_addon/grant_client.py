@@ -96,8 +96,14 @@ class GrantClient:
                 self._request_ids.pop(key, None)
 
     async def _ask(
-        self, future: asyncio.Future[GrantOutcome], product: str, user: str, source: str, confirmed: bool,
-        client: str, request_id: str,
+        self,
+        future: asyncio.Future[GrantOutcome],
+        product: str,
+        user: str,
+        source: str,
+        confirmed: bool,
+        client: str,
+        request_id: str,
     ) -> None:
         keys = ProductKeys(product)
         try:

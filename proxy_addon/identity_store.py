@@ -22,8 +22,14 @@ NEGATIVE_TTL = 2.0
 
 
 class IdentityStore:
-    def __init__(self, redis: Any, writer: WriteBehind, ttl: float, max_entries: int = 200_000,
-                 ttl_by_kind: dict[str, float] | None = None):
+    def __init__(
+        self,
+        redis: Any,
+        writer: WriteBehind,
+        ttl: float,
+        max_entries: int = 200_000,
+        ttl_by_kind: dict[str, float] | None = None,
+    ):
         self._redis = redis
         self._writer = writer
         self._ttl = ttl

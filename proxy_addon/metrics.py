@@ -8,9 +8,7 @@ from seatgate.telemetry import GRANT_LATENCY, REDIS_ERRORS, RULES_VERSION
 
 __all__ = ["GRANT_LATENCY", "REDIS_ERRORS", "RULES_VERSION"]
 
-REQUESTS = Counter(
-    "seatgate_requests_total", "Requests seen by the proxy", ["product", "verdict", "identity_source"]
-)
+REQUESTS = Counter("seatgate_requests_total", "Requests seen by the proxy", ["product", "verdict", "identity_source"])
 HELD = Gauge("seatgate_requests_held", "Requests currently held for a grant", ["product"])
 FAILURE_MODE = Counter(
     "seatgate_grant_failures_total",

@@ -21,10 +21,21 @@ from mitmproxy import http
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the
 # framing headers the client library sets for the body it actually sends.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-    "trailer", "transfer-encoding", "upgrade", "content-length", "expect",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "expect",
+    }
+)
 # An answer bigger than this is not buffered for the client; the original refusal is kept
 # and the user, licensed by now, simply retries.
 MAX_ANSWER = 32 * 1024 * 1024
@@ -66,7 +77,8 @@ class Replayer:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
-            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=self._timeout),
         )
 
@@ -80,13 +92,20 @@ class Replayer:
         if self._session is None:
             raise ReplayError("not_running")
         request = flow.request
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.fields
-                   if name.decode("latin-1").lower() not in HOP_BY_HOP]
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in request.headers.fields
+            if name.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
         started = time.time()
         try:
             async with self._session.request(
-                request.method, upstream + request.path, headers=headers, data=request.raw_content or None,
-                allow_redirects=False, skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                request.method,
+                upstream + request.path,
+                headers=headers,
+                data=request.raw_content or None,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             ) as answer:
                 if (answer.content_length or 0) > MAX_ANSWER:
                     raise ReplayError("answer_too_large")
@@ -97,12 +116,20 @@ class Replayer:
                         raise ReplayError("answer_too_large")
                     chunks.append(chunk)
                 body = b"".join(chunks)
-                fields = tuple((name, value) for name, value in answer.raw_headers
-                               if name.decode("latin-1").lower() not in HOP_BY_HOP)
+                fields = tuple(
+                    (name, value)
+                    for name, value in answer.raw_headers
+                    if name.decode("latin-1").lower() not in HOP_BY_HOP
+                )
                 return http.Response(
-                    http_version=b"HTTP/1.1", status_code=answer.status, reason=(answer.reason or "").encode(),
+                    http_version=b"HTTP/1.1",
+                    status_code=answer.status,
+                    reason=(answer.reason or "").encode(),
                     headers=http.Headers((*fields, (b"Content-Length", str(len(body)).encode()))),
-                    content=body, trailers=None, timestamp_start=started, timestamp_end=time.time(),
+                    content=body,
+                    trailers=None,
+                    timestamp_start=started,
+                    timestamp_end=time.time(),
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ReplayError("upstream_error") from exc

@@ -51,24 +51,30 @@ def _retry(request: http.Request) -> tuple[str, str]:
     return form, "document.getElementById('seatgate-resubmit').submit()"
 
 
-def waiting_response(request: http.Request, product: ProductSettings, outcome: GrantOutcome,
-                     message: str = "", logo_url: str | None = None) -> http.Response:
+def waiting_response(
+    request: http.Request,
+    product: ProductSettings,
+    outcome: GrantOutcome,
+    message: str = "",
+    logo_url: str | None = None,
+) -> http.Response:
     """No seat is free: a waiting page for a browser, 503 JSON with Retry-After for REST."""
     retry = int(outcome.retry_after or DEFAULT_RETRY_AFTER)
     headers = {"Retry-After": str(retry), "Cache-Control": "no-store", "X-Seatgate": "queued"}
     if not wants_html(request):
-        body = {"error": "no_free_seat", "product": product.name, "position": outcome.position,
-                "retry_after": retry}
+        body = {"error": "no_free_seat", "product": product.name, "position": outcome.position, "retry_after": retry}
         return http.Response.make(503, json.dumps(body), {**headers, "Content-Type": "application/json"})
     form, again = _retry(request)
     return http.Response.make(
-        503, _WAITING_PAGE.format(
+        503,
+        _WAITING_PAGE.format(
             product=html.escape(product.name.capitalize()),
             message=html.escape(message or "All licences are in use. You will be let in as soon as one is free."),
             position=outcome.position if outcome.position is not None else "?",
             retry=retry,
             logo=f'<img src="{html.escape(logo_url)}" alt="" class="logo">' if logo_url else "",
-            form=form, again=again,
+            form=form,
+            again=again,
         ),
         {**headers, "Content-Type": "text/html; charset=utf-8"},
     )
@@ -82,7 +88,11 @@ def busy_response(request: http.Request, product: ProductSettings) -> http.Respo
         page = _WAITING_PAGE.format(
             product=html.escape(product.name.capitalize()),
             message="The licence service is not answering right now. Retrying shortly.",
-            position="-", retry=5, logo="", form=form, again=again,
+            position="-",
+            retry=5,
+            logo="",
+            form=form,
+            again=again,
         )
         return http.Response.make(503, page, {**headers, "Content-Type": "text/html; charset=utf-8"})
     body = json.dumps({"error": "licence_service_unavailable", "product": product.name, "retry_after": 5})

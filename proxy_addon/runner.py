@@ -21,8 +21,9 @@ import sys
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="settings file (TOML); SEATGATE_* environment variables also apply")
-    parser.add_argument("--bare", action="store_true",
-                        help="forward only, without the seatgate addons (for measuring the proxy itself)")
+    parser.add_argument(
+        "--bare", action="store_true", help="forward only, without the seatgate addons (for measuring the proxy itself)"
+    )
 
 
 class FreezeStartupHeap:

@@ -22,8 +22,14 @@ log = logs.get("seatgate.proxy.write_behind")
 
 
 class WriteBehind:
-    def __init__(self, redis: Any, interval: float, max_entries: int, identity_ttl: float,
-                 ttl_by_kind: dict[str, float] | None = None):
+    def __init__(
+        self,
+        redis: Any,
+        interval: float,
+        max_entries: int,
+        identity_ttl: float,
+        ttl_by_kind: dict[str, float] | None = None,
+    ):
         self._redis = redis
         self._interval = interval
         self._max_entries = max_entries

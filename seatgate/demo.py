@@ -41,9 +41,19 @@ def _wait_port(port: int, proc: subprocess.Popen | None, deadline: float, what: 
         raise SystemExit(f"seatgate demo: {what} did not listen on 127.0.0.1:{port} within {deadline:.0f}s") from None
 
 
-def write_config(path: Path, *, redis_url: str, proxy_port: int, upstream_port: int, admin_port: int,
-                 metrics_port: int, inactivity: str, seats: int) -> None:
-    path.write_text(f"""# written by seatgate demo
+def write_config(
+    path: Path,
+    *,
+    redis_url: str,
+    proxy_port: int,
+    upstream_port: int,
+    admin_port: int,
+    metrics_port: int,
+    inactivity: str,
+    seats: int,
+) -> None:
+    path.write_text(
+        f"""# written by seatgate demo
 redis_url = "{redis_url}"
 secret = "{secrets.token_hex(32)}"
 log_format = "json"
@@ -72,7 +82,9 @@ seats = {seats}
 inactivity = "{inactivity}"
 allow_short_inactivity = true
 exclude_users = ["admin"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -81,8 +93,11 @@ def main(args: argparse.Namespace) -> int:
     ports = {"proxy": args.port, "simulator": args.upstream_port, "admin": args.admin_port}
     busy = [f"{name} port {port}" for name, port in ports.items() if not port_is_free(port)]
     if busy:
-        print(f"seatgate demo: {', '.join(busy)} already in use; choose others with --port, "
-              "--upstream-port, --admin-port", file=sys.stderr)
+        print(
+            f"seatgate demo: {', '.join(busy)} already in use; choose others with --port, "
+            "--upstream-port, --admin-port",
+            file=sys.stderr,
+        )
         return 2
     redis_port, metrics_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="seatgate-demo-"))
@@ -93,24 +108,50 @@ def main(args: argparse.Namespace) -> int:
     try:
         kind = redis.start(work)
         _wait_port(redis_port, None, 10, "Redis", None)
-        write_config(config, redis_url=redis.url, proxy_port=args.port, upstream_port=args.upstream_port,
-                     admin_port=args.admin_port, metrics_port=metrics_port, inactivity=args.inactivity,
-                     seats=args.seats)
+        write_config(
+            config,
+            redis_url=redis.url,
+            proxy_port=args.port,
+            upstream_port=args.upstream_port,
+            admin_port=args.admin_port,
+            metrics_port=metrics_port,
+            inactivity=args.inactivity,
+            seats=args.seats,
+        )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for name, cmd, port in (
-            ("simulator", ["simulate", "--product", "jira", "--port", str(args.upstream_port),
-                           "--poll-interval", "5", "--access-log", str(work / "jira-access.log")], args.upstream_port),
+            (
+                "simulator",
+                [
+                    "simulate",
+                    "--product",
+                    "jira",
+                    "--port",
+                    str(args.upstream_port),
+                    "--poll-interval",
+                    "5",
+                    "--access-log",
+                    str(work / "jira-access.log"),
+                ],
+                args.upstream_port,
+            ),
             ("worker", ["worker", "--config", str(config)], args.admin_port),
             ("proxy", ["proxy", "--config", str(config)], args.port),
         ):
             log = work / f"{name}.log"
             logs.append(log)
             with open(log, "wb") as out:
-                proc = subprocess.Popen([sys.executable, "-m", "seatgate", *cmd], stdout=out,
-                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "seatgate", *cmd],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
             children.append(proc)
             _wait_port(port, proc, 30, name, log)
-        print(f"""
+        print(
+            f"""
 seatgate demo is running.
 
   Open            http://127.0.0.1:{args.port}/   (seatgate proxy in front of the Jira simulator)
@@ -130,7 +171,9 @@ What to watch:
   - Logs:                   {work}
 
 Redis: {kind}.  Press Ctrl-C to stop.
-""", flush=True)
+""",
+            flush=True,
+        )
         deadline = time.monotonic() + args.duration if args.duration else None
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while deadline is None or time.monotonic() < deadline:

@@ -27,9 +27,23 @@ class EmbeddedRedis:
         if binary:
             self._dir = tempfile.TemporaryDirectory(prefix="seatgate-redis-")
             self._proc = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self._dir.name,
-                 "--save", "", "--appendonly", "no", "--logfile", str(log_dir / "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    self._dir.name,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--logfile",
+                    str(log_dir / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
             )
             self.kind = f"redis-server ({binary})"
         else:

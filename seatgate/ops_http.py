@@ -35,8 +35,13 @@ def ops_routes(ready: ReadyCheck) -> list[web.RouteDef]:
 class OpsServer:
     """A small aiohttp server on HOST:PORT running inside the caller's event loop."""
 
-    def __init__(self, listen: str, ready: ReadyCheck, extra_routes: list[web.RouteDef] | None = None,
-                 app: web.Application | None = None):
+    def __init__(
+        self,
+        listen: str,
+        ready: ReadyCheck,
+        extra_routes: list[web.RouteDef] | None = None,
+        app: web.Application | None = None,
+    ):
         self.host, _, port = listen.rpartition(":")
         self.port = int(port)
         self.app = app or web.Application()
@@ -62,8 +67,7 @@ class UpstreamProbe:
     redirect to a login page is an answer); 5xx is Jira/Confluence starting or broken.
     """
 
-    def __init__(self, upstreams: dict[str, str], path: str = "/status", deadline: float = 2.0,
-                 cache_for: float = 5.0):
+    def __init__(self, upstreams: dict[str, str], path: str = "/status", deadline: float = 2.0, cache_for: float = 5.0):
         self.upstreams = {name: url.rstrip("/") + path for name, url in upstreams.items()}
         self.deadline = deadline
         self.cache_for = cache_for
@@ -81,8 +85,10 @@ class UpstreamProbe:
     async def _probe(self, url: str) -> bool:
         timeout = aiohttp.ClientTimeout(total=self.deadline)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, \
-                    session.get(url, allow_redirects=False) as response:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url, allow_redirects=False) as response,
+            ):
                 return response.status < 500
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False

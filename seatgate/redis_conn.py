@@ -28,7 +28,11 @@ SOCKET_TIMEOUT = 2.0
 # READONLY), redis-py's cluster errors, which are not RedisErrors, and RuntimeError, which
 # uvloop raises for a write to a connection that was closed meanwhile.
 REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    RedisError, RedisClusterException, OSError, TimeoutError, RuntimeError,
+    RedisError,
+    RedisClusterException,
+    OSError,
+    TimeoutError,
+    RuntimeError,
 )
 
 
@@ -79,8 +83,9 @@ class _Cluster(RedisCluster):
             raise ValueError("shard_hint is not supported in cluster mode")
         return _ClusterPipeline(self, transaction)
 
-    def pubsub(self, node: ClusterNode | None = None, host: str | None = None, port: int | None = None,
-               **kwargs: Any) -> _ClusterPubSub:
+    def pubsub(
+        self, node: ClusterNode | None = None, host: str | None = None, port: int | None = None, **kwargs: Any
+    ) -> _ClusterPubSub:
         return _ClusterPubSub(self, node=node, host=host, port=port, **kwargs)
 
 
@@ -149,4 +154,3 @@ async def preload_scripts(client: Any, scripts: tuple[str, ...]) -> None:
     """
     for script in scripts:
         await client.script_load(script)
-

@@ -168,8 +168,9 @@ class ProductSettings(_Section):
         if self.inactivity <= 0:
             raise ValueError("inactivity must be greater than zero")
         if self.pressure_eviction and self.evict_after >= self.inactivity:
-            raise ValueError(f"evict_after ({self.evict_after:g}s) must be shorter than inactivity "
-                             f"({self.inactivity:g}s)")
+            raise ValueError(
+                f"evict_after ({self.evict_after:g}s) must be shorter than inactivity ({self.inactivity:g}s)"
+            )
         if self.admin_password is not None and self.admin_password_file is not None:
             raise ValueError("set admin_password or admin_password_file, not both")
         if self.directory == "crowd" and not (self.crowd_app and self.crowd_password):
@@ -182,9 +183,7 @@ class ProductSettings(_Section):
             try:
                 return self.admin_password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(
-                    f"products.{self.name}.admin_password_file", f"cannot read: {exc.strerror}"
-                ) from exc
+                raise ConfigError(f"products.{self.name}.admin_password_file", f"cannot read: {exc.strerror}") from exc
         return self.admin_password.get_secret_value() if self.admin_password else ""
 
 
@@ -226,8 +225,7 @@ class ProxySettings(_Section):
     current_user_timeout: float = Field(default=5.0, gt=0, le=60)
     # SSO assertion consumers: a POST here carries a SAMLResponse whose NameID is the user
     # logging in (Atlassian Data Center SSO, resolution SAML SSO, miniOrange).
-    saml_paths: list[str] = ["/plugins/servlet/samlconsumer", "/plugins/servlet/samlsso",
-                             "/plugins/servlet/saml/auth"]
+    saml_paths: list[str] = ["/plugins/servlet/samlconsumer", "/plugins/servlet/samlsso", "/plugins/servlet/saml/auth"]
     # Seat-abuse defence. A claimed username (login form, SAML, Basic with a body too big to
     # replay) is granted before upstream has checked it only within these limits; beyond
     # them the request goes upstream as it is and a right password is granted and replayed.
@@ -312,8 +310,7 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str) -> str:
         if not re.match(r"^(redis|rediss|unix|redis\+sentinel|redis\+cluster)://", value):
             raise ValueError(
-                f"{value!r} is not a Redis URL (redis://, rediss://, unix://, "
-                "redis+sentinel:// or redis+cluster://)"
+                f"{value!r} is not a Redis URL (redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://)"
             )
         from seatgate.redis_conn import connect  # builds the client as the processes will, connects nothing
 

@@ -8,7 +8,22 @@ from prometheus_client import Counter, Gauge, Histogram
 
 # seatgate_grant_latency_seconds: 1 ms … 10 s, dense where grants normally land.
 GRANT_LATENCY_BUCKETS = (
-    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 
 GRANT_LATENCY = Histogram(

@@ -21,8 +21,19 @@ class RedisServer:
         self.port = port or free_port()
         self.dir = tmp_dir
         self.args = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(tmp_dir),
-            "--save", "", "--appendonly", "yes" if appendonly else "no", "--protected-mode", "no",
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if appendonly else "no",
+            "--protected-mode",
+            "no",
         ]
         self.proc: Process | None = None
         self.start()

@@ -61,8 +61,9 @@ def seatgate_cmd(*args: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def running(args: list[str], log_path: Path, port: int | None = None, env: dict[str, str] | None = None,
-            deadline: float = 20.0) -> Iterator[Process]:
+def running(
+    args: list[str], log_path: Path, port: int | None = None, env: dict[str, str] | None = None, deadline: float = 20.0
+) -> Iterator[Process]:
     proc = Process(args, log_path, env)
     try:
         if port is not None:
@@ -84,4 +85,3 @@ async def wait_until(predicate: Callable[[], Any], deadline: float, interval: fl
             return value
         await asyncio.sleep(interval)
     return predicate()
-

@@ -28,7 +28,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {"admin.js": "text/javascript", "admin.css": "text/css"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                               "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -103,7 +103,7 @@ def page_routes(settings: Settings) -> list[web.RouteDef]:
         # JSON only: a cross-site HTML form cannot send it, so nobody can be logged in
         # to the page as someone else by a link elsewhere.
         if request.content_type != "application/json":
-            return _error(415, "send JSON: {\"token\"} or {\"username\", \"password\"}")
+            return _error(415, 'send JSON: {"token"} or {"username", "password"}')
         if signer is None:
             return _error(503, "the worker has no secret configured: sessions cannot be signed")
         client = request.remote or ""
@@ -114,7 +114,7 @@ def page_routes(settings: Settings) -> list[web.RouteDef]:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _error(400, "send JSON: {\"token\"} or {\"username\", \"password\"}")
+            return _error(400, 'send JSON: {"token"} or {"username", "password"}')
         try:
             user, via = await _authenticate(settings, body)
         except UpstreamUnavailable as exc:
@@ -124,13 +124,24 @@ def page_routes(settings: Settings) -> list[web.RouteDef]:
             throttle.failed(client)
             # The attempted username is not logged: people type passwords into it.
             log.warning("admin_login_refused", via=via, client=client)
-            return _error(401, "wrong admin token" if via == "token" else
-                          "not an administrator of the upstream, or wrong username or password")
+            return _error(
+                401,
+                "wrong admin token"
+                if via == "token"
+                else "not an administrator of the upstream, or wrong username or password",
+            )
         value, session = signer.issue(user, via)
         log.info("admin_login", user=user, via=via, client=client)
         response = web.json_response(describe(session), headers=SECURITY_HEADERS)
-        response.set_cookie(COOKIE, value, max_age=int(signer.lifetime), path="/", httponly=True, samesite="Strict",
-                            secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https")
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=int(signer.lifetime),
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        )
         return response
 
     async def logout(_: web.Request) -> web.Response:
@@ -142,8 +153,12 @@ def page_routes(settings: Settings) -> list[web.RouteDef]:
         raise web.HTTPFound("/admin")
 
     return [
-        web.get("/admin", page), web.get("/admin/", to_page), web.get("/admin/static/{name}", asset),
-        web.get("/admin/session", current), web.post("/admin/login", login), web.post("/admin/logout", logout),
+        web.get("/admin", page),
+        web.get("/admin/", to_page),
+        web.get("/admin/static/{name}", asset),
+        web.get("/admin/session", current),
+        web.post("/admin/login", login),
+        web.post("/admin/logout", logout),
     ]
 
 

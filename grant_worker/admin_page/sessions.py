@@ -53,8 +53,11 @@ class SessionSigner:
 
     def issue(self, user: str, via: str, now: float | None = None) -> tuple[str, Session]:
         expires = (now or time.time()) + self.lifetime
-        payload = _b64(json.dumps({"u": user, "via": via, "exp": round(expires), "n": secrets.token_hex(8)},
-                                  separators=(",", ":")).encode())
+        payload = _b64(
+            json.dumps(
+                {"u": user, "via": via, "exp": round(expires), "n": secrets.token_hex(8)}, separators=(",", ":")
+            ).encode()
+        )
         return f"{payload}.{self._mac(b'session', payload)}", Session(user, via, expires, self._mac(b"csrf", payload))
 
     def verify(self, cookie: str | None, now: float | None = None) -> Session | None:

@@ -28,8 +28,9 @@ async def verify_admin(product: ProductSettings, username: str, password: str) -
     auth = aiohttp.BasicAuth(username, password)
     timeout = aiohttp.ClientTimeout(total=DEADLINE)
     # Upstream cookies are not kept: each check stands on the credentials alone.
-    async with aiohttp.ClientSession(timeout=timeout, auth=auth, cookie_jar=aiohttp.DummyCookieJar(),
-                                     headers={"Accept": "application/json"}) as client:
+    async with aiohttp.ClientSession(
+        timeout=timeout, auth=auth, cookie_jar=aiohttp.DummyCookieJar(), headers={"Accept": "application/json"}
+    ) as client:
         if product.kind == "jira":
             me = await _get(client, f"{base}/rest/api/2/myself")
             name = me.get("name") if isinstance(me, dict) else None

@@ -111,8 +111,9 @@ class CachedClassifier:
 
     __slots__ = ("_possible", "_slots", "calls", "classifier", "context_path", "kind", "known", "name", "verdicts")
 
-    def __init__(self, classifier: Classifier, product_kind: str, product_name: str | None = None,
-                 context_path: str = ""):
+    def __init__(
+        self, classifier: Classifier, product_kind: str, product_name: str | None = None, context_path: str = ""
+    ):
         self.classifier = classifier
         # Stripped where the classifier is asked, never in the hot loop: ``known`` stays
         # keyed by the path as logged.

@@ -26,7 +26,7 @@ def strip_context_path(path: str, context_path: str) -> str:
     Paths outside the context path are returned unchanged."""
     if not context_path or not path.startswith(context_path):
         return path
-    rest = path[len(context_path):]
+    rest = path[len(context_path) :]
     if not rest:
         return "/"
     return rest if rest[0] == "/" else path  # "/jirafoo" is not under "/jira"
@@ -69,8 +69,7 @@ class Classifier:
         self._by1 = {key: ordered(rules, wild) for key, rules in depth1.items()}
         # A depth-2 bucket also holds its parent's depth-1 rules: one lookup finds all.
         self._by2 = {
-            key: ordered(rules, depth1.get(key[: key.find("/", 1)], []), wild)
-            for key, rules in depth2.items()
+            key: ordered(rules, depth1.get(key[: key.find("/", 1)], []), wild) for key, rules in depth2.items()
         }
 
     def candidates(self, path: str) -> tuple[CompiledRule, ...]:
@@ -133,8 +132,6 @@ class Classifier:
         cache_key = (product_kind or "", product_name or "")
         decision = self._default_cache.get(cache_key)
         if decision is None:
-            verdict = self._defaults.get(product_name or "") or self.ruleset.default_for(
-                product_kind, product_name
-            )
+            verdict = self._defaults.get(product_name or "") or self.ruleset.default_for(product_kind, product_name)
             decision = self._default_cache[cache_key] = Decision(verdict, None)
         return decision

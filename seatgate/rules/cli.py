@@ -24,8 +24,12 @@ class Refused(Exception):
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: the options may be given before or after the subcommand without the
     # subcommand's defaults hiding a value given before it.
-    parser.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
-                        help="settings file (TOML); SEATGATE_* environment variables also apply")
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="settings file (TOML); SEATGATE_* environment variables also apply",
+    )
     parser.add_argument("--redis-url", default=argparse.SUPPRESS, metavar="URL", help="override redis_url")
 
 
@@ -39,16 +43,19 @@ def _rule_flags(parser: argparse.ArgumentParser, adding: bool) -> None:
     pattern.add_argument("--regex", help="regular expression matched against the whole path")
     if not adding:
         pattern.add_argument("--any-path", action="store_true", help="drop the path pattern")
-    parser.add_argument("--query", action="append", metavar="COND",
-                        help="present:NAME, absent:NAME or equals:NAME=VALUE (repeatable)")
-    parser.add_argument("--header", action="append", metavar="COND",
-                        help="NAME=VALUE, present:NAME or absent:NAME (repeatable)")
+    parser.add_argument(
+        "--query", action="append", metavar="COND", help="present:NAME, absent:NAME or equals:NAME=VALUE (repeatable)"
+    )
+    parser.add_argument(
+        "--header", action="append", metavar="COND", help="NAME=VALUE, present:NAME or absent:NAME (repeatable)"
+    )
     if not adding:
         parser.add_argument("--no-query", action="store_true", help="drop all query conditions")
         parser.add_argument("--no-headers", action="store_true", help="drop all header conditions")
     parser.add_argument("--verdict", help="static, background, activity or passive")
-    parser.add_argument("--from-file", type=Path, metavar="FILE",
-                        help="read the rule(s) from a TOML/YAML/JSON file instead of flags")
+    parser.add_argument(
+        "--from-file", type=Path, metavar="FILE", help="read the rule(s) from a TOML/YAML/JSON file instead of flags"
+    )
     parser.add_argument("--reason", default="", help="why, for the audit trail")
 
 
@@ -100,8 +107,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command.add_argument("logs", nargs="+", metavar="LOGFILE", help="Jira or Confluence access logs (plain or .gz)")
     command.add_argument("--format", default="auto", choices=["auto", "jira", "confluence", "confluence-docker"])
     command.add_argument("--product", metavar="P", help="product kind or configured name (default: from the format)")
-    command.add_argument("--compare", action="store_true",
-                         help="with --rules: show per user the current rules' counts → the file's")
+    command.add_argument(
+        "--compare", action="store_true", help="with --rules: show per user the current rules' counts → the file's"
+    )
     command.add_argument("--top-users", type=int, default=30, metavar="N")
     command.add_argument("--json", action="store_true")
     _rule_source(command)
@@ -217,8 +225,12 @@ class _Context:
             from seatgate.redis_conn import connect
 
             # No retries: an admin at a terminal wants "unreachable" after one timeout.
-            self._redis = connect(self.settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT,
-                                  socket_timeout=CONNECT_TIMEOUT, retry=Retry(NoBackoff(), 0))
+            self._redis = connect(
+                self.settings.redis_url,
+                socket_connect_timeout=CONNECT_TIMEOUT,
+                socket_timeout=CONNECT_TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+            )
         return self._redis
 
     def store(self) -> Any:
@@ -267,8 +279,7 @@ async def _current_or_builtin(ctx: _Context) -> tuple[Any, str]:
         version, ruleset = await _read_current(ctx)
         return ruleset, f"version {version} from {ctx.redis_label}" if version else "built-in catalogue"
     except Refused:
-        print(f"seatgate rules: Redis at {ctx.redis_label} unreachable; using the built-in catalogue",
-              file=sys.stderr)
+        print(f"seatgate rules: Redis at {ctx.redis_label} unreachable; using the built-in catalogue", file=sys.stderr)
         return load_builtin_ruleset(), "built-in catalogue"
 
 
@@ -304,8 +315,10 @@ async def cmd_list(ctx: _Context, args: argparse.Namespace) -> int:
         methods = ",".join(rule.methods) or "*"
         extra = [f"query {c}" for c in rule.query] + [f"header {c}" for c in rule.headers]
         products = f" [{', '.join(rule.products)}]" if rule.products else ""
-        print(f"{number:>3}  {rule.id:<{width}}  {rule.verdict:<10}  {methods:<8} "
-              f"{rule.path or rule.regex or '(any path)'}{' ' + ' '.join(extra) if extra else ''}{products}")
+        print(
+            f"{number:>3}  {rule.id:<{width}}  {rule.verdict:<10}  {methods:<8} "
+            f"{rule.path or rule.regex or '(any path)'}{' ' + ' '.join(extra) if extra else ''}{products}"
+        )
     for product, verdict in ruleset.defaults.items():
         print(f"default for {product}: {verdict}")
     return 0
@@ -356,8 +369,9 @@ async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
         rules = _rules_from_file(args.from_file)
         if len(rules) != 1:
             raise Refused(f"{args.from_file.name}: holds {len(rules)} rules; update takes exactly one")
-        return await _edit(ctx, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason,
-                           f"replaced rule {args.rule_id}")
+        return await _edit(
+            ctx, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
+        )
     if not fields:
         raise Refused("nothing to change: give at least one field flag (see --help) or --from-file")
     return await _edit(ctx, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}")
@@ -377,8 +391,9 @@ async def cmd_import(ctx: _Context, args: argparse.Namespace) -> int:
     from seatgate.rules import load_ruleset_file
 
     imported = load_ruleset_file(args.file, ctx.products)
-    version = await _with_redis(ctx, ctx.store().save(imported, who=_who(),
-                                                      reason=args.reason or f"import {args.file.name}"))
+    version = await _with_redis(
+        ctx, ctx.store().save(imported, who=_who(), reason=args.reason or f"import {args.file.name}")
+    )
     print(f"imported {len(imported.rules)} rules from {args.file.name}; rules are now version {version}")
     return 0
 
@@ -509,9 +524,19 @@ async def cmd_versions(ctx: _Context, args: argparse.Namespace) -> int:
 
 WRITING = {"add", "update", "remove", "move", "import", "rollback"}
 COMMANDS = {
-    "list": cmd_list, "show": cmd_show, "add": cmd_add, "update": cmd_update, "remove": cmd_remove,
-    "move": cmd_move, "import": cmd_import, "export": cmd_export, "explain": cmd_explain, "test": cmd_test,
-    "rollback": cmd_rollback, "audit": cmd_audit, "versions": cmd_versions,
+    "list": cmd_list,
+    "show": cmd_show,
+    "add": cmd_add,
+    "update": cmd_update,
+    "remove": cmd_remove,
+    "move": cmd_move,
+    "import": cmd_import,
+    "export": cmd_export,
+    "explain": cmd_explain,
+    "test": cmd_test,
+    "rollback": cmd_rollback,
+    "audit": cmd_audit,
+    "versions": cmd_versions,
 }
 
 

@@ -85,8 +85,9 @@ def explain(
     for rule in classifier.compiled:
         why_not = rule.why_not(product_kind, product_name, method, path, params, lowered)
         if why_not is None:
-            return Explanation(method, path, query, product, rule.rule.verdict, rule.rule.id, rule.why(),
-                               rule.rule.description, near)
+            return Explanation(
+                method, path, query, product, rule.rule.verdict, rule.rule.id, rule.why(), rule.rule.description, near
+            )
         if rule.match is not None and rule.match(path) is not None:
             near.append((rule.rule.id, why_not))
     decision = classifier.default(product_kind, product_name)

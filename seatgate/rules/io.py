@@ -25,9 +25,7 @@ _EXTENSIONS: dict[str, Format] = {".toml": "toml", ".yaml": "yaml", ".yml": "yam
 def format_for(path: str | Path) -> Format:
     suffix = Path(path).suffix.lower()
     if suffix not in _EXTENSIONS:
-        raise RuleError(
-            f"{Path(path).name}: unknown rules file type {suffix or '(none)'!r}; use .toml, .yaml or .json"
-        )
+        raise RuleError(f"{Path(path).name}: unknown rules file type {suffix or '(none)'!r}; use .toml, .yaml or .json")
     return _EXTENSIONS[suffix]
 
 

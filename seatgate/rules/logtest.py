@@ -87,8 +87,10 @@ def replay(
 
 def render(result: LogTestResult, top_users: int = 30, baseline: LogTestResult | None = None) -> str:
     """Plain-text tables: hits per rule, then per user activity vs background."""
-    lines = [f"{result.requests} requests from {result.stats.lines} lines"
-             + (f" ({result.stats.bad} lines not understood)" if result.stats.bad else "")]
+    lines = [
+        f"{result.requests} requests from {result.stats.lines} lines"
+        + (f" ({result.stats.bad} lines not understood)" if result.stats.bad else "")
+    ]
     totals = Counter[str]()
     for (_, verdict), hits in result.per_rule.items():
         totals[verdict] += hits
@@ -102,8 +104,10 @@ def render(result: LogTestResult, top_users: int = 30, baseline: LogTestResult |
     users = sorted(result.per_user.items(), key=_busiest)
     for user, counts in users[:top_users]:
         before = baseline.per_user.get(user, Counter()) if baseline else None
-        cells = [_cell(counts[v], before[v] if before is not None else None) for v in
-                 ("activity", "passive", "background", "static")]
+        cells = [
+            _cell(counts[v], before[v] if before is not None else None)
+            for v in ("activity", "passive", "background", "static")
+        ]
         lines.append(f"  {user[:24]:<24}  " + "  ".join(f"{c:>15}" for c in cells))
     if len(users) > top_users:
         lines.append(f"  ... and {len(users) - top_users} more users (--top-users to see them)")

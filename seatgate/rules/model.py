@@ -243,9 +243,7 @@ class RuleSet(BaseModel):
         for rule in self.rules:
             for product in rule.products:
                 if product not in allowed:
-                    raise RuleError(
-                        f"rule {rule.id!r}: products: unknown product {product!r} (known: {listed})"
-                    )
+                    raise RuleError(f"rule {rule.id!r}: products: unknown product {product!r} (known: {listed})")
         for product in self.defaults:
             if product not in allowed:
                 raise RuleError(f"defaults: unknown product {product!r} (known: {listed})")

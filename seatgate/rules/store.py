@@ -97,8 +97,9 @@ class RulesStore:
         found = await self.read()
         if found is not None:
             return found
-        await self._commit(load_builtin_ruleset(), who="seatgate", reason="built-in catalogue",
-                           expected_version=None, seed=True)
+        await self._commit(
+            load_builtin_ruleset(), who="seatgate", reason="built-in catalogue", expected_version=None, seed=True
+        )
         found = await self.read()
         assert found is not None
         return found
@@ -114,8 +115,7 @@ class RulesStore:
         kept = sorted((int(v) for v in await self.redis.hkeys(GlobalKeys.rules_history)), reverse=True)
         by_version = {entry["version"]: entry for entry in await self.audit(count=len(kept) + 50)}
         return [
-            {"version": v, **{k: by_version[v][k] for k in ("who", "when", "reason") if v in by_version}}
-            for v in kept
+            {"version": v, **{k: by_version[v][k] for k in ("who", "when", "reason") if v in by_version}} for v in kept
         ]
 
     async def audit(self, count: int = 100) -> list[dict[str, Any]]:
@@ -123,15 +123,17 @@ class RulesStore:
         entries = await self.redis.xrevrange(GlobalKeys.rules_audit, count=count)
         result = []
         for entry_id, fields in entries:
-            result.append({
-                "id": entry_id,
-                "version": int(fields["version"]),
-                "previous_version": int(fields["previous_version"]) if fields.get("previous_version") else None,
-                "who": fields["who"],
-                "when": float(fields["when"]),
-                "reason": fields.get("reason", ""),
-                "changes": json.loads(fields.get("changes", "[]")),
-            })
+            result.append(
+                {
+                    "id": entry_id,
+                    "version": int(fields["version"]),
+                    "previous_version": int(fields["previous_version"]) if fields.get("previous_version") else None,
+                    "who": fields["who"],
+                    "when": float(fields["when"]),
+                    "reason": fields.get("reason", ""),
+                    "changes": json.loads(fields.get("changes", "[]")),
+                }
+            )
         return result
 
     # -- writing -------------------------------------------------------------------
@@ -191,20 +193,31 @@ class RulesStore:
                     version = current_version + 1
                     now = time.time()
                     pipe.multi()
-                    pipe.hset(GlobalKeys.rules, mapping={
-                        "version": version, "doc": doc, "saved_at": f"{now:.3f}", "saved_by": who,
-                    })
+                    pipe.hset(
+                        GlobalKeys.rules,
+                        mapping={
+                            "version": version,
+                            "doc": doc,
+                            "saved_at": f"{now:.3f}",
+                            "saved_by": who,
+                        },
+                    )
                     pipe.hset(GlobalKeys.rules_history, str(version), doc)
                     if version > HISTORY_KEEP:
                         pipe.hdel(GlobalKeys.rules_history, str(version - HISTORY_KEEP))
-                    pipe.xadd(GlobalKeys.rules_audit, {
-                        "version": version,
-                        "previous_version": current_version or "",
-                        "who": who,
-                        "when": f"{now:.3f}",
-                        "reason": reason,
-                        "changes": json.dumps(_diff(before, ruleset), separators=(",", ":")),
-                    }, maxlen=AUDIT_MAXLEN, approximate=True)
+                    pipe.xadd(
+                        GlobalKeys.rules_audit,
+                        {
+                            "version": version,
+                            "previous_version": current_version or "",
+                            "who": who,
+                            "when": f"{now:.3f}",
+                            "reason": reason,
+                            "changes": json.dumps(_diff(before, ruleset), separators=(",", ":")),
+                        },
+                        maxlen=AUDIT_MAXLEN,
+                        approximate=True,
+                    )
                     pipe.publish(GlobalKeys.rules_changed, str(version))
                     await pipe.execute()
                     return version

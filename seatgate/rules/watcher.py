@@ -63,8 +63,12 @@ class RulesWatcher:
                 _raise_if_cancelling()
                 failures += 1
                 delay = min(RETRY_MAX, self.check_interval * failures)
-                self._log.warning("rules_watch_failed", error=f"{type(exc).__name__}: {exc}",
-                                  held_version=self.version, retry_in=delay)
+                self._log.warning(
+                    "rules_watch_failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    held_version=self.version,
+                    retry_in=delay,
+                )
                 await asyncio.sleep(delay)
             finally:
                 if pubsub is not None:
@@ -115,7 +119,6 @@ class RulesWatcher:
         self._log.info("rules_loaded", version=version, rules=len(ruleset.rules), previous=self.version)
         self.version, self.ruleset = version, ruleset
         self.ready.set()
-
 
 
 def _raise_if_cancelling() -> None:

@@ -57,7 +57,7 @@ class Entry:
 def format_jira(e: Entry) -> str:
     size = str(e.size) if e.size else "-"
     return (
-        f'{e.remote} {e.request_id} {e.username or "-"} {clf_time(e.started)} '
+        f"{e.remote} {e.request_id} {e.username or '-'} {clf_time(e.started)} "
         f'"{e.method} {e.path_qs} {e.protocol}" {e.status} {size} {e.elapsed_ms} '
         f'"{e.referer or "-"}" "{e.user_agent or "-"}" "{e.assession_id or "-"}"'
     )

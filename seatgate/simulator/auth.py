@@ -78,8 +78,9 @@ def resolve(request: web.Request, state: SimState) -> tuple[Identity, web.Respon
         requestor = params.get("xoauth_requestor_id") or request.query.get("xoauth_requestor_id")
         if not requestor or requestor not in state.users:
             ident = Identity(claimed=requestor, login_reason=AUTHENTICATED_FAILED)
-            return ident, _unauthorised(state, "OAuth request could not be authenticated.",
-                                        'OAuth realm="", oauth_problem="permission_unknown"')
+            return ident, _unauthorised(
+                state, "OAuth request could not be authenticated.", 'OAuth realm="", oauth_problem="permission_unknown"'
+            )
         return _credential_user(request, state, requestor, "oauth")
 
     remembered = request.cookies.get(remember_me_cookie(state))
@@ -100,25 +101,25 @@ def _basic(request: web.Request, state: SimState, credentials: str) -> tuple[Ide
         ident = Identity(claimed=pair[0] if pair else None, login_reason=AUTHENTICATED_FAILED)
         if pair:
             state.failed_logins[pair[0]] = state.failed_logins.get(pair[0], 0) + 1
-        return ident, _unauthorised(state, "Login failed: wrong username or password.",
-                                    'Basic realm="protected-area"')
+        return ident, _unauthorised(state, "Login failed: wrong username or password.", 'Basic realm="protected-area"')
     return _credential_user(request, state, pair[0], "basic")
 
 
-def _credential_user(request: web.Request, state: SimState, user: str,
-                     via: str) -> tuple[Identity, web.Response | None]:
+def _credential_user(
+    request: web.Request, state: SimState, user: str, via: str
+) -> tuple[Identity, web.Response | None]:
     """A verified user from per-request credentials: no session is created for them."""
     if state.is_licensed(user):
         return Identity(user, True, via, login_reason=OK), None
     ident = Identity(user, False, via, login_reason=AUTHORISATION_FAILED)
     if is_rest(request.path):
-        return ident, _unauthorised(state, "You do not have a permission to log in.",
-                                    'Basic realm="protected-area"')
+        return ident, _unauthorised(state, "You do not have a permission to log in.", 'Basic realm="protected-area"')
     return ident, None  # pages: Seraph carries on as anonymous (→ login redirect where needed)
 
 
-def login(state: SimState, ident: Identity, user: str, *, remember: bool, via: str,
-          existing_cookie: str | None = None) -> str:
+def login(
+    state: SimState, ident: Identity, user: str, *, remember: bool, via: str, existing_cookie: str | None = None
+) -> str:
     """Log a verified ``user`` in, updating ``ident``; return the X-Seraph-LoginReason.
 
     The licence check happens here, inside the login, which is why seatgate must put a user
@@ -144,8 +145,9 @@ def login(state: SimState, ident: Identity, user: str, *, remember: bool, via: s
     return OK
 
 
-def password_login(state: SimState, ident: Identity, username: str, password: str, *, remember: bool,
-                   request: web.Request) -> str:
+def password_login(
+    state: SimState, ident: Identity, username: str, password: str, *, remember: bool, request: web.Request
+) -> str:
     """Form/REST/gadget login with a username and password."""
     if not state.check_password(username, password):
         ident.user, ident.licensed, ident.claimed = None, False, username

@@ -32,8 +32,7 @@ async def jsm_queue_poll(request: web.Request) -> web.StreamResponse:
     if not PROJECT_KEY.match(project):
         return json_response({"errorMessages": [f"No project {project}"], "errors": {}}, 404)
     current = _hash(project, state_of(request).board_version)[:16]
-    return json_response({"projectStateHash": current,
-                          "changed": request.query.get("projectStateHash") != current})
+    return json_response({"projectStateHash": current, "changed": request.query.get("projectStateHash") != current})
 
 
 async def jsm_issuelist_updated(request: web.Request) -> web.StreamResponse:
@@ -41,8 +40,13 @@ async def jsm_issuelist_updated(request: web.Request) -> web.StreamResponse:
     project = request.match_info["project"]
     current = _hash("issues", project, state_of(request).board_version)
     unchanged = request.query.get("currentIssueHash") == current
-    return json_response({"currentIssueHash": current, "updated": not unchanged,
-                          "issues": [] if unchanged else [f"{project}-{n}" for n in range(1, 6)]})
+    return json_response(
+        {
+            "currentIssueHash": current,
+            "updated": not unchanged,
+            "issues": [] if unchanged else [f"{project}-{n}" for n in range(1, 6)],
+        }
+    )
 
 
 async def board_all_data(request: web.Request) -> web.StreamResponse:
@@ -52,12 +56,18 @@ async def board_all_data(request: web.Request) -> web.StreamResponse:
     etag = f"{view},{state.board_version}"
     if request.query.get("etag") == etag:
         return json_response({"etagData": {"etag": etag}, "issuesData": None})
-    issues = [{"key": issue.key, "summary": issue.summary, "status": {"name": issue.status}}
-              for issue in state.issues.values()]
-    return json_response({"rapidViewId": view, "etagData": {"etag": etag},
-                          "columnsData": {"columns": [{"name": "To Do"}, {"name": "In Progress"},
-                                                      {"name": "Done"}]},
-                          "issuesData": {"issues": issues}})
+    issues = [
+        {"key": issue.key, "summary": issue.summary, "status": {"name": issue.status}}
+        for issue in state.issues.values()
+    ]
+    return json_response(
+        {
+            "rapidViewId": view,
+            "etagData": {"etag": etag},
+            "columnsData": {"columns": [{"name": "To Do"}, {"name": "In Progress"}, {"name": "Done"}]},
+            "issuesData": {"issues": issues},
+        }
+    )
 
 
 async def mywork_count(request: web.Request) -> web.StreamResponse:
@@ -73,8 +83,17 @@ async def quick_reload(request: web.Request) -> web.StreamResponse:
     page = state_of(request).page(int(raw_id))
     if page.updated_ms <= int(since):
         return web.Response(status=204)  # "nothing happened": the common answer
-    return json_response({"page": {"id": page.page_id, "version": page.version, "editor": page.last_editor,
-                                   "updated": page.updated_ms}, "comments": []})
+    return json_response(
+        {
+            "page": {
+                "id": page.page_id,
+                "version": page.version,
+                "editor": page.last_editor,
+                "updated": page.updated_ms,
+            },
+            "comments": [],
+        }
+    )
 
 
 async def analytics_publish(request: web.Request) -> web.StreamResponse:

@@ -20,14 +20,22 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to directory calls")
     parser.add_argument("--fail-rate", type=float, default=0.0, help="share of directory calls failing with 500")
     parser.add_argument("--no-ausername", action="store_true", help="do not send X-AUSERNAME")
-    parser.add_argument("--name-refused-users", action="store_true",
-                        help="X-AUSERNAME names a user refused for lack of a licence (default: anonymous)")
-    parser.add_argument("--confluence-api", choices=("rest", "jsonrpc"), default="rest",
-                        help="rest = Confluence 9.x membership REST; jsonrpc = 7.x/8.x (REST writes 404)")
+    parser.add_argument(
+        "--name-refused-users",
+        action="store_true",
+        help="X-AUSERNAME names a user refused for lack of a licence (default: anonymous)",
+    )
+    parser.add_argument(
+        "--confluence-api",
+        choices=("rest", "jsonrpc"),
+        default="rest",
+        help="rest = Confluence 9.x membership REST; jsonrpc = 7.x/8.x (REST writes 404)",
+    )
     parser.add_argument("--poll-interval", type=float, default=30.0, help="seconds between page polls")
     parser.add_argument("--access-log", type=Path, default=None, help="write an access log in the product format")
-    parser.add_argument("--license-group", default=None,
-                        help="licence group (default jira-software-users / confluence-users)")
+    parser.add_argument(
+        "--license-group", default=None, help="licence group (default jira-software-users / confluence-users)"
+    )
 
 
 def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-line reason
@@ -36,10 +44,16 @@ def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-li
     if not 0 <= args.port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, not {args.port}")
     return SimConfig(
-        product=args.product, users=args.users, seats=DEFAULT_SEATS if args.seats is None else args.seats,
-        license_group=args.license_group, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
-        ausername=not args.no_ausername, name_refused=args.name_refused_users,
-        confluence_api=args.confluence_api, poll_interval=args.poll_interval,
+        product=args.product,
+        users=args.users,
+        seats=DEFAULT_SEATS if args.seats is None else args.seats,
+        license_group=args.license_group,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        ausername=not args.no_ausername,
+        name_refused=args.name_refused_users,
+        confluence_api=args.confluence_api,
+        poll_interval=args.poll_interval,
         access_log=args.access_log,
     )
 

@@ -16,8 +16,10 @@ from seatgate.simulator.faults import json_body
 from seatgate.simulator.pages import ISSUE_KEY, PROJECT_KEY
 from seatgate.simulator.state import TRANSITIONS, Comment, Issue
 
-OVER_LICENCE = ("You have exceeded the number of users allowed to use Jira applications under your license. "
-                "Issue creation is disabled.")
+OVER_LICENCE = (
+    "You have exceeded the number of users allowed to use Jira applications under your license. "
+    "Issue creation is disabled."
+)
 
 
 def _issue_key(request: web.Request) -> str | None:
@@ -30,16 +32,30 @@ def _missing(key: str) -> web.Response:
 
 
 def comment_json(request: web.Request, key: str, c: Comment) -> dict[str, Any]:
-    return {"id": str(c.comment_id), "self": f"{base_url(request)}/rest/api/2/issue/{key}/comment/{c.comment_id}",
-            "author": {"name": c.author}, "body": c.body, "created": c.created_ms}
+    return {
+        "id": str(c.comment_id),
+        "self": f"{base_url(request)}/rest/api/2/issue/{key}/comment/{c.comment_id}",
+        "author": {"name": c.author},
+        "body": c.body,
+        "created": c.created_ms,
+    }
 
 
 def issue_json(request: web.Request, issue: Issue) -> dict[str, Any]:
     number = int(issue.key.rsplit("-", 1)[1])
-    return {"id": str(10000 + number), "key": issue.key, "self": f"{base_url(request)}/rest/api/2/issue/{issue.key}",
-            "fields": {"summary": issue.summary, "status": {"name": issue.status},
-                       "comment": {"comments": [comment_json(request, issue.key, c) for c in issue.comments],
-                                   "total": len(issue.comments)}}}
+    return {
+        "id": str(10000 + number),
+        "key": issue.key,
+        "self": f"{base_url(request)}/rest/api/2/issue/{issue.key}",
+        "fields": {
+            "summary": issue.summary,
+            "status": {"name": issue.status},
+            "comment": {
+                "comments": [comment_json(request, issue.key, c) for c in issue.comments],
+                "total": len(issue.comments),
+            },
+        },
+    }
 
 
 async def get_issue(request: web.Request) -> web.StreamResponse:
@@ -67,8 +83,12 @@ async def get_transitions(request: web.Request) -> web.StreamResponse:
     require_user(request)
     if _issue_key(request) is None:
         return _missing(request.match_info["key"])
-    return json_response({"expand": "transitions", "transitions": [
-        {"id": tid, "name": name, "to": {"name": name}} for tid, name in TRANSITIONS.items()]})
+    return json_response(
+        {
+            "expand": "transitions",
+            "transitions": [{"id": tid, "name": name, "to": {"name": name}} for tid, name in TRANSITIONS.items()],
+        }
+    )
 
 
 async def do_transition(request: web.Request) -> web.StreamResponse:
@@ -101,8 +121,14 @@ async def create_issue(request: web.Request) -> web.StreamResponse:
     number = 1 + sum(1 for k in state.issues if k.startswith(project + "-"))
     issue = state.issue(f"{project}-{number}")
     issue.summary = summary
-    return json_response({"id": issue_json(request, issue)["id"], "key": issue.key,
-                          "self": f"{base_url(request)}/rest/api/2/issue/{issue.key}"}, 201)
+    return json_response(
+        {
+            "id": issue_json(request, issue)["id"],
+            "key": issue.key,
+            "self": f"{base_url(request)}/rest/api/2/issue/{issue.key}",
+        },
+        201,
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -78,8 +78,7 @@ def base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def int_param(request: web.Request, name: str, default: int, minimum: int = 0,
-              maximum: int | None = None) -> int:
+def int_param(request: web.Request, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     """A non-negative integer query parameter; a bad one answers 400 in the product's shape."""
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -109,8 +108,11 @@ def dashboard_url(product: str) -> str:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(), status=status,
-        content_type="application/json", charset="utf-8", headers=headers,
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
     )
 
 
@@ -118,8 +120,14 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-            500: "Internal Server Error"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+}
 
 
 def rest_error(product: str, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -127,9 +135,12 @@ def rest_error(product: str, status: int, message: str, headers: dict[str, str] 
     if product == "jira":
         body: dict[str, Any] = {"errorMessages": [message], "errors": {}}
     else:
-        body = {"statusCode": status, "data": {"authorized": status not in (401, 403), "valid": True,
-                                               "errors": [], "successful": False},
-                "message": message, "reason": _REASONS.get(status, "Error")}
+        body = {
+            "statusCode": status,
+            "data": {"authorized": status not in (401, 403), "valid": True, "errors": [], "successful": False},
+            "message": message,
+            "reason": _REASONS.get(status, "Error"),
+        }
     return json_response(body, status, headers)
 
 
@@ -150,11 +161,15 @@ def refuse(request: web.Request) -> NoReturn:
         # A live session whose user lost application access: the no-access page.
         if is_rest(request.path):
             raise Refused(rest_error(product, 403, "You do not have a permission to use this application."))
-        raise Refused(web.Response(text=templating.no_access_page(product, ident.user), status=403,
-                                   content_type="text/html"))
+        raise Refused(
+            web.Response(text=templating.no_access_page(product, ident.user), status=403, content_type="text/html")
+        )
     if is_rest(request.path):
-        message = ("You are not authenticated. Authentication required to perform this operation."
-                   if product == "jira" else "This resource requires authentication.")
+        message = (
+            "You are not authenticated. Authentication required to perform this operation."
+            if product == "jira"
+            else "This resource requires authentication."
+        )
         raise Refused(rest_error(product, 401, message))
     raise Refused(redirect(login_url(product, request.path_qs, violation=True)))
 
@@ -171,7 +186,10 @@ def require_admin(request: web.Request) -> str:
     state = state_of(request)
     if not state.is_admin(user):
         product = state.config.product
-        message = ("You must have global administrator rights in order to modify group membership."
-                   if product == "jira" else "The calling user does not have permission to manage groups.")
+        message = (
+            "You must have global administrator rights in order to modify group membership."
+            if product == "jira"
+            else "The calling user does not have permission to manage groups."
+        )
         raise Refused(rest_error(product, 403, message))
     return user

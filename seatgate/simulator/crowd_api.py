@@ -31,10 +31,18 @@ def require_application(request: web.Request) -> None:
     config = state_of(request).config
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     pair = decode_basic(credentials) if scheme.lower() == "basic" else None
-    if pair is None or not (secrets.compare_digest(pair[0], config.crowd_app_name)
-                            and secrets.compare_digest(pair[1], config.crowd_app_password)):
-        raise Refused(crowd_error(401, "APPLICATION_ACCESS_DENIED", "Application failed to authenticate",
-                                  {"WWW-Authenticate": 'Basic realm="Crowd REST Service"'}))
+    if pair is None or not (
+        secrets.compare_digest(pair[0], config.crowd_app_name)
+        and secrets.compare_digest(pair[1], config.crowd_app_password)
+    ):
+        raise Refused(
+            crowd_error(
+                401,
+                "APPLICATION_ACCESS_DENIED",
+                "Application failed to authenticate",
+                {"WWW-Authenticate": 'Basic realm="Crowd REST Service"'},
+            )
+        )
 
 
 def _not_found(exc: Exception, user: str | None, group: str | None, *, user_is_resource: bool) -> web.Response:
@@ -46,8 +54,9 @@ def _not_found(exc: Exception, user: str | None, group: str | None, *, user_is_r
     return crowd_error(status, "GROUP_NOT_FOUND", f"Group <{group}> does not exist")
 
 
-async def _add(request: web.Request, user: str | None, group: str | None, *,
-               user_is_resource: bool) -> web.StreamResponse:
+async def _add(
+    request: web.Request, user: str | None, group: str | None, *, user_is_resource: bool
+) -> web.StreamResponse:
     require_application(request)
     state = state_of(request)
     if not user or not group:
@@ -58,8 +67,9 @@ async def _add(request: web.Request, user: str | None, group: str | None, *,
         return _not_found(exc, user, group, user_is_resource=user_is_resource)
     except AlreadyMember:
         return crowd_error(409, "MEMBERSHIP_ALREADY_EXISTS", f"User <{user}> is already a member of <{group}>")
-    return web.Response(status=201, headers={"Location": f"{PREFIX}/group/user/direct?groupname={group}"
-                                                        f"&username={user}"})
+    return web.Response(
+        status=201, headers={"Location": f"{PREFIX}/group/user/direct?groupname={group}&username={user}"}
+    )
 
 
 @directory_call("crowd_add", body_name(user_query="username"))
@@ -89,7 +99,7 @@ async def remove_membership(request: web.Request, user: str | None, group: str |
 def _paged(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     start = int_param(request, "start-index", 0)
     size = int_param(request, "max-results", 1000, minimum=1)
-    return items[start:start + size]
+    return items[start : start + size]
 
 
 @directory_call("crowd_user_groups", query("username", "groupname"))
@@ -103,8 +113,9 @@ async def user_groups(request: web.Request, user: str | None, group: str | None)
         if user in state.groups.get(group, ()):
             return json_response({"name": group})
         return crowd_error(404, "MEMBERSHIP_NOT_FOUND", f"User <{user}> is not a member of <{group}>")
-    return json_response({"expand": "group", "groups": _paged(request, [{"name": g} for g in
-                                                                         state.groups_of(user or "")])})
+    return json_response(
+        {"expand": "group", "groups": _paged(request, [{"name": g} for g in state.groups_of(user or "")])}
+    )
 
 
 @directory_call("crowd_group_users", query("username", "groupname"))
@@ -118,8 +129,9 @@ async def group_users(request: web.Request, user: str | None, group: str | None)
         if user in state.groups[group or ""]:
             return json_response({"name": user})
         return crowd_error(404, "MEMBERSHIP_NOT_FOUND", f"User <{user}> is not a member of <{group}>")
-    return json_response({"expand": "user", "users": _paged(request, [{"name": n} for n in
-                                                                       state.members(group or "")])})
+    return json_response(
+        {"expand": "user", "users": _paged(request, [{"name": n} for n in state.members(group or "")])}
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -43,23 +43,36 @@ CORE_ROLE = "jira-core"
 
 # -- representations ------------------------------------------------------------------------------
 
+
 def jira_user(request: web.Request, user: User, groups: list[str] | None = None) -> dict[str, Any]:
     base = base_url(request)
     bean: dict[str, Any] = {
-        "self": f"{base}/rest/api/2/user?username={quote(user.name)}", "key": user.key, "name": user.name,
-        "emailAddress": user.email, "avatarUrls": {"48x48": base + AVATAR_URL}, "displayName": user.display_name,
-        "active": True, "deleted": False, "timeZone": "UTC", "locale": "en_UK",
+        "self": f"{base}/rest/api/2/user?username={quote(user.name)}",
+        "key": user.key,
+        "name": user.name,
+        "emailAddress": user.email,
+        "avatarUrls": {"48x48": base + AVATAR_URL},
+        "displayName": user.display_name,
+        "active": True,
+        "deleted": False,
+        "timeZone": "UTC",
+        "locale": "en_UK",
         "expand": "groups,applicationRoles",
     }
     if groups is not None:
-        bean["groups"] = {"size": len(groups), "items": [
-            {"name": g, "self": f"{base}/rest/api/2/group?groupname={quote(g)}"} for g in groups]}
+        bean["groups"] = {
+            "size": len(groups),
+            "items": [{"name": g, "self": f"{base}/rest/api/2/group?groupname={quote(g)}"} for g in groups],
+        }
     return bean
 
 
 def confluence_user(request: web.Request, user: User) -> dict[str, Any]:
     return {
-        "type": "known", "username": user.name, "userKey": user.key, "displayName": user.display_name,
+        "type": "known",
+        "username": user.name,
+        "userKey": user.key,
+        "displayName": user.display_name,
         "profilePicture": {"path": AVATAR_URL, "width": 48, "height": 48, "isDefault": True},
         "_links": {"base": base_url(request), "self": f"{base_url(request)}/rest/api/user?key={user.key}"},
         "_expandable": {"status": ""},
@@ -70,17 +83,33 @@ def application_role(state: SimState, key: str) -> dict[str, Any]:
     if key == SOFTWARE_ROLE:
         used = state.seats_used
         return {
-            "key": SOFTWARE_ROLE, "name": "Jira Software", "groups": [state.license_group],
-            "defaultGroups": [state.license_group], "selectedByDefault": False, "defined": True,
-            "numberOfSeats": state.seats, "remainingSeats": state.seats_remaining, "userCount": used,
-            "userCountDescription": f"{used} user{'s' if used != 1 else ''}", "hasUnlimitedSeats": False,
+            "key": SOFTWARE_ROLE,
+            "name": "Jira Software",
+            "groups": [state.license_group],
+            "defaultGroups": [state.license_group],
+            "selectedByDefault": False,
+            "defined": True,
+            "numberOfSeats": state.seats,
+            "remainingSeats": state.seats_remaining,
+            "userCount": used,
+            "userCountDescription": f"{used} user{'s' if used != 1 else ''}",
+            "hasUnlimitedSeats": False,
             "platform": False,
         }
     # The platform role's numbers are not meaningful (as on real instances): read the product role.
     return {
-        "key": CORE_ROLE, "name": "Jira Core", "groups": [], "defaultGroups": [], "selectedByDefault": False,
-        "defined": False, "numberOfSeats": state.seats, "remainingSeats": state.seats, "userCount": 0,
-        "userCountDescription": "0 users", "hasUnlimitedSeats": True, "platform": True,
+        "key": CORE_ROLE,
+        "name": "Jira Core",
+        "groups": [],
+        "defaultGroups": [],
+        "selectedByDefault": False,
+        "defined": False,
+        "numberOfSeats": state.seats,
+        "remainingSeats": state.seats,
+        "userCount": 0,
+        "userCountDescription": "0 users",
+        "hasUnlimitedSeats": True,
+        "platform": True,
     }
 
 
@@ -89,13 +118,15 @@ def _lookup(request: web.Request, name: str | None) -> User:
     user = state.users.get(name or "")
     if user is None:
         product = state.config.product
-        message = (f"The user named '{name}' does not exist" if product == "jira"
-                   else f"No user found with username : {name}")
+        message = (
+            f"The user named '{name}' does not exist" if product == "jira" else f"No user found with username : {name}"
+        )
         raise Refused(rest_error(product, 404, message))
     return user
 
 
 # -- Jira ------------------------------------------------------------------------------------------
+
 
 @directory_call("add", body_name(group_query="groupname"))
 async def jira_add_to_group(request: web.Request, user: str | None, group: str | None) -> web.StreamResponse:
@@ -113,16 +144,17 @@ async def jira_add_to_group(request: web.Request, user: str | None, group: str |
         # Exact DC text is unconfirmed; clients must re-read membership rather than parse it.
         return rest_error("jira", 400, f"Cannot add user. '{user}' is already a member of '{group}'")
     base = base_url(request)
-    bean = {"name": group, "self": f"{base}/rest/api/2/group?groupname={quote(group)}",
-            "users": {"size": len(state.groups[group]), "items": [], "max-results": 50,
-                      "start-index": 0, "end-index": 0},
-            "expand": "users"}
+    bean = {
+        "name": group,
+        "self": f"{base}/rest/api/2/group?groupname={quote(group)}",
+        "users": {"size": len(state.groups[group]), "items": [], "max-results": 50, "start-index": 0, "end-index": 0},
+        "expand": "users",
+    }
     return json_response(bean, 201)
 
 
 @directory_call("remove", query("username", "groupname"))
-async def jira_remove_from_group(request: web.Request, user: str | None,
-                                 group: str | None) -> web.StreamResponse:
+async def jira_remove_from_group(request: web.Request, user: str | None, group: str | None) -> web.StreamResponse:
     caller = require_admin(request)
     state = state_of(request)
     if not group or not user:
@@ -151,16 +183,22 @@ async def jira_group_members(request: web.Request, _user: str | None, group: str
     start = int_param(request, "startAt", 0)
     size = int_param(request, "maxResults", JIRA_MAX_RESULTS, minimum=1, maximum=JIRA_MAX_RESULTS)
     names = state.members(group)
-    page = names[start:start + size]
+    page = names[start : start + size]
     is_last = start + size >= len(names)
     base = base_url(request)
     self_url = f"{base}/rest/api/2/group/member?groupname={quote(group)}&startAt={start}&maxResults={size}"
-    body: dict[str, Any] = {"self": self_url, "maxResults": size, "startAt": start, "total": len(names),
-                            "isLast": is_last,
-                            "values": [jira_user(request, state.users[n]) for n in page]}
+    body: dict[str, Any] = {
+        "self": self_url,
+        "maxResults": size,
+        "startAt": start,
+        "total": len(names),
+        "isLast": is_last,
+        "values": [jira_user(request, state.users[n]) for n in page],
+    }
     if not is_last:
-        body["nextPage"] = (f"{base}/rest/api/2/group/member?groupname={quote(group)}"
-                            f"&startAt={start + size}&maxResults={size}")
+        body["nextPage"] = (
+            f"{base}/rest/api/2/group/member?groupname={quote(group)}&startAt={start + size}&maxResults={size}"
+        )
     return json_response(body)
 
 
@@ -201,6 +239,7 @@ async def jira_get_user(request: web.Request, name: str | None, _g: str | None) 
 
 # -- Confluence ------------------------------------------------------------------------------------
 
+
 def rest_membership_only(handler: RequestHandler) -> RequestHandler:
     """Confluence before 9.x has no REST membership writes: the path does not exist there.
     Checked before fault injection, since a missing path never fails or lags."""
@@ -214,8 +253,9 @@ def rest_membership_only(handler: RequestHandler) -> RequestHandler:
     return wrapped
 
 
-async def _confluence_membership(request: web.Request, user: str | None, group: str | None,
-                                 present: bool) -> web.StreamResponse:
+async def _confluence_membership(
+    request: web.Request, user: str | None, group: str | None, present: bool
+) -> web.StreamResponse:
     require_admin(request)
     state = state_of(request)
     _lookup(request, user)
@@ -233,15 +273,14 @@ async def confluence_add_to_group(request: web.Request, user: str | None, group:
 
 @rest_membership_only
 @directory_call("remove", path("username", "group"))
-async def confluence_remove_from_group(request: web.Request, user: str | None,
-                                       group: str | None) -> web.StreamResponse:
+async def confluence_remove_from_group(request: web.Request, user: str | None, group: str | None) -> web.StreamResponse:
     return await _confluence_membership(request, user, group, present=False)
 
 
 def _confluence_page(request: web.Request, items: list[dict[str, Any]]) -> dict[str, Any]:
     start = int_param(request, "start", 0)
     limit = int_param(request, "limit", CONFLUENCE_MAX_LIMIT, minimum=1, maximum=CONFLUENCE_MAX_LIMIT)
-    page = items[start:start + limit]
+    page = items[start : start + limit]
     links: dict[str, str] = {"base": base_url(request), "context": "", "self": str(request.url)}
     if start + limit < len(items):
         links["next"] = str(request.rel_url.update_query(start=start + limit, limit=limit))
@@ -262,8 +301,10 @@ async def confluence_group_members(request: web.Request, _u: str | None, group: 
 async def confluence_member_of(request: web.Request, name: str | None, _g: str | None) -> web.StreamResponse:
     require_user(request)
     user = _lookup(request, name)
-    groups = [{"type": "group", "name": g, "_links": {"self": f"{base_url(request)}/rest/api/group/{quote(g)}"}}
-              for g in state_of(request).groups_of(user.name)]
+    groups = [
+        {"type": "group", "name": g, "_links": {"self": f"{base_url(request)}/rest/api/group/{quote(g)}"}}
+        for g in state_of(request).groups_of(user.name)
+    ]
     return json_response(_confluence_page(request, groups))
 
 
@@ -280,9 +321,14 @@ async def confluence_current_user(request: web.Request) -> web.StreamResponse:
     ident = identity_of(request)
     if ident.acting is None:
         # Anonymous behaviour is unconfirmed on real instances; modelled as 200 "anonymous".
-        return json_response({"type": "anonymous", "displayName": "Anonymous",
-                              "profilePicture": {"path": AVATAR_URL, "isDefault": True},
-                              "_links": {"base": base_url(request)}})
+        return json_response(
+            {
+                "type": "anonymous",
+                "displayName": "Anonymous",
+                "profilePicture": {"path": AVATAR_URL, "isDefault": True},
+                "_links": {"base": base_url(request)},
+            }
+        )
     return json_response(confluence_user(request, state_of(request).users[ident.acting]))
 
 
@@ -291,6 +337,7 @@ def _license_count(op: str, value: str) -> RequestHandler:
     async def handler(request: web.Request, _u: str | None, _g: str | None) -> web.StreamResponse:
         require_admin(request)
         return json_response({"count": getattr(state_of(request), value)})
+
     return handler
 
 

@@ -36,6 +36,7 @@ def query(user_param: str | None, group_param: str | None) -> TargetReader:
     async def read(request: web.Request) -> Target:
         q = request.query
         return (q.get(user_param) if user_param else None, q.get(group_param) if group_param else None)
+
     return read
 
 
@@ -43,17 +44,20 @@ def path(user_part: str | None, group_part: str | None) -> TargetReader:
     async def read(request: web.Request) -> Target:
         m = request.match_info
         return (m.get(user_part) if user_part else None, m.get(group_part) if group_part else None)
+
     return read
 
 
 def body_name(*, user_query: str | None = None, group_query: str | None = None) -> TargetReader:
     """``{"name": X}`` in the body, the other side in the query (Jira and Crowd adds)."""
+
     async def read(request: web.Request) -> Target:
         body = await json_body(request)
         name = body.get("name") if isinstance(body, dict) and isinstance(body.get("name"), str) else None
         if user_query:
             return request.query.get(user_query), name
         return name, request.query.get(group_query or "")
+
     return read
 
 
@@ -80,7 +84,8 @@ def directory_call(op: str, target: TargetReader) -> Callable[[DirectoryHandler]
                 await asyncio.sleep(faults.timeout_s)  # bounded: timeout_s ≤ 3600 by validation
             if faults.fail_rate and state.rng.random() < faults.fail_rate:
                 response: web.StreamResponse = rest_error(
-                    state.config.product, 500, "Simulated directory failure (fault injection).")
+                    state.config.product, 500, "Simulated directory failure (fault injection)."
+                )
             else:
                 try:
                     response = await handler(request, user, group)

@@ -36,15 +36,22 @@ def snapshot(state: SimState, requests: int | None, since: int) -> dict[str, Any
         "admin_group": cfg.admin_group,
         "members": state.members(state.license_group),
         "max_members": state.max_members,
-        "seats": {"total": state.seats, "used": state.seats_used, "remaining": state.seats_remaining,
-                  "over_licence": state.over_licence},
+        "seats": {
+            "total": state.seats,
+            "used": state.seats_used,
+            "remaining": state.seats_remaining,
+            "over_licence": state.over_licence,
+        },
         "groups": {name: len(members) for name, members in sorted(state.groups.items())},
         "sessions": len(state.sessions),
         "tokens": len(state.tokens),
         "faults": dataclasses.asdict(state.faults),
-        "config": {"ausername": state.ausername, "name_refused": state.name_refused,
-                   "confluence_api": state.confluence_api,
-                   "poll_interval": state.poll_interval},
+        "config": {
+            "ausername": state.ausername,
+            "name_refused": state.name_refused,
+            "confluence_api": state.confluence_api,
+            "poll_interval": state.poll_interval,
+        },
         "request_seq": state.request_seq,
         "directory_calls": list(state.directory_calls),
     }
@@ -119,9 +126,15 @@ async def set_config(request: web.Request) -> web.StreamResponse:
             return _bad(f"bad value for {key}: {value!r}")
     for key, value in body.items():
         setattr(state, key, value)
-    return json_response({"ausername": state.ausername, "name_refused": state.name_refused,
-                          "confluence_api": state.confluence_api, "seats": state.seats,
-                          "poll_interval": state.poll_interval})
+    return json_response(
+        {
+            "ausername": state.ausername,
+            "name_refused": state.name_refused,
+            "confluence_api": state.confluence_api,
+            "seats": state.seats,
+            "poll_interval": state.poll_interval,
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -64,12 +64,21 @@ class FilterChain:
         finally:
             self.in_flight -= 1
         ident = request[IDENTITY_KEY]
-        state.record_request({
-            "method": request.method, "path": request.path, "query": request.query_string,
-            "user": ident.user, "licensed": ident.licensed, "via": ident.via, "claimed": ident.claimed,
-            "login_reason": ident.login_reason, "status": response.status, "ts": started,
-            "mau_ignore": request.headers.get("x-atlassian-mau-ignore") == "true",
-        })
+        state.record_request(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "user": ident.user,
+                "licensed": ident.licensed,
+                "via": ident.via,
+                "claimed": ident.claimed,
+                "login_reason": ident.login_reason,
+                "status": response.status,
+                "ts": started,
+                "mau_ignore": request.headers.get("x-atlassian-mau-ignore") == "true",
+            }
+        )
         access_log = request.app.get(ACCESS_LOG_KEY)
         if access_log is not None:
             self._log(access_log, request, response, started, state)
@@ -88,8 +97,9 @@ class FilterChain:
             return web.Response(status=500, text="simulated product failed unexpectedly")
 
     @staticmethod
-    def _log(access_log: AccessLog, request: web.Request, response: web.StreamResponse,
-             started: float, state: SimState) -> None:
+    def _log(
+        access_log: AccessLog, request: web.Request, response: web.StreamResponse, started: float, state: SimState
+    ) -> None:
         # Runs before on_response_prepare, so it derives the identity headers itself.
         ident = request[IDENTITY_KEY]
         session = ident.session if ident.session and ident.session.sid in state.sessions else None
@@ -97,16 +107,26 @@ class FilterChain:
         size = len(body) if isinstance(body, bytes) else (response.content_length or 0)
         shown = ident.shown_name
         peer = request.transport.get_extra_info("sockname") if request.transport else None
-        access_log.write(Entry(
-            started=started, remote=request.remote or "-", method=request.method, path_qs=request.path_qs,
-            protocol=f"HTTP/{request.version.major}.{request.version.minor}", status=response.status,
-            size=size, elapsed_ms=int((time.time() - started) * 1000),
-            referer=request.headers.get("Referer"), user_agent=request.headers.get("User-Agent"),
-            username=None if shown == "anonymous" else shown,
-            ausername_header=shown if state.ausername else None,
-            request_id=request[REQUEST_ID_KEY], assession_id=session.short_id if session else None,
-            port=peer[1] if peer else 0, seq=state.request_seq,
-        ))
+        access_log.write(
+            Entry(
+                started=started,
+                remote=request.remote or "-",
+                method=request.method,
+                path_qs=request.path_qs,
+                protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+                status=response.status,
+                size=size,
+                elapsed_ms=int((time.time() - started) * 1000),
+                referer=request.headers.get("Referer"),
+                user_agent=request.headers.get("User-Agent"),
+                username=None if shown == "anonymous" else shown,
+                ausername_header=shown if state.ausername else None,
+                request_id=request[REQUEST_ID_KEY],
+                assession_id=session.short_id if session else None,
+                port=peer[1] if peer else 0,
+                seq=state.request_seq,
+            )
+        )
 
 
 async def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:

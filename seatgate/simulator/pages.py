@@ -41,8 +41,9 @@ DEMO_PAGES = (1001, 1002, 1003)
 SERVICE_DESK_KEY = "SD"
 LOGIN_MESSAGES = {
     "AUTHENTICATED_FAILED": "Sorry, your username and password are incorrect - please try again.",
-    "AUTHORISATION_FAILED": ("You do not have a permission to log in. If you think this is incorrect, "
-                             "please contact your administrator."),
+    "AUTHORISATION_FAILED": (
+        "You do not have a permission to log in. If you think this is incorrect, please contact your administrator."
+    ),
 }
 
 
@@ -61,12 +62,12 @@ def _page(request: web.Request, title: str, body: str, kind: str, **data: str) -
     state = state_of(request)
     user = identity_of(request).shown_name
     attrs = {"page": kind, "poll-interval": str(state.poll_interval), **data}
-    return html(layout(state.config.product, title, body, user=None if user == "anonymous" else user,
-                       data=attrs))
+    return html(layout(state.config.product, title, body, user=None if user == "anonymous" else user, data=attrs))
 
 
-def login_page(product: str, *, message: str | None = None, destination: str | None = None,
-               username: str = "", status: int = 200) -> web.Response:
+def login_page(
+    product: str, *, message: str | None = None, destination: str | None = None, username: str = "", status: int = 200
+) -> web.Response:
     action = "/login.jsp" if product == "jira" else "/dologin.action"
     error = f'<div id="login-error" class="aui-message error">{escape(message)}</div>' if message else ""
     body = f"""<h1>Log in</h1>
@@ -77,13 +78,13 @@ def login_page(product: str, *, message: str | None = None, destination: str | N
 <label for="login-form-password">Password</label>
 <input id="login-form-password" name="os_password" type="password">
 <label><input id="login-form-remember-me" name="os_cookie" type="checkbox" value="true"> Remember me</label>
-<input id="login-form-destination" name="os_destination" type="hidden" value="{escape(destination or '')}">
+<input id="login-form-destination" name="os_destination" type="hidden" value="{escape(destination or "")}">
 <input type="hidden" name="login" value="Log in">
 <button id="login-form-submit" type="submit">Log in</button>
 </form>
 <form id="saml-form" action="/plugins/servlet/saml/auth" method="get">
 <label for="saml-user">Single sign-on as</label> <input id="saml-user" name="user" type="text">
-<input type="hidden" name="os_destination" value="{escape(destination or '')}">
+<input type="hidden" name="os_destination" value="{escape(destination or "")}">
 <button id="saml-submit" type="submit">Continue with SSO</button>
 </form>"""
     return html(layout(product, "Log in", body, data={"page": "login"}), status)
@@ -96,8 +97,9 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         message = "You are not logged in. Log in to continue."
     elif q.get("logout") == "true":
         message = "You are now logged out."
-    return login_page(state_of(request).config.product, message=message,
-                      destination=safe_destination(q.get("os_destination")))
+    return login_page(
+        state_of(request).config.product, message=message, destination=safe_destination(q.get("os_destination"))
+    )
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -105,6 +107,7 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 
 # -- Jira ------------------------------------------------------------------------------------------
+
 
 async def jira_dashboard(request: web.Request) -> web.StreamResponse:
     require_user(request)
@@ -130,10 +133,13 @@ async def jira_issue(request: web.Request) -> web.StreamResponse:
     issue = state_of(request).issue(key)
     comments = "".join(
         f'<li class="comment" id="comment-{c.comment_id}"><b>{escape(c.author)}</b>: {escape(c.body)}</li>'
-        for c in issue.comments)
+        for c in issue.comments
+    )
     buttons = "".join(
         f'<button type="button" class="transition-button" id="transition-{tid}" data-transition="{tid}">'
-        f"{escape(name)}</button>" for tid, name in TRANSITIONS.items())
+        f"{escape(name)}</button>"
+        for tid, name in TRANSITIONS.items()
+    )
     body = f"""<article id="issue">
 <h1><span id="issue-key">{escape(key)}</span> <span id="issue-summary">{escape(issue.summary)}</span></h1>
 <p>Status: <span id="issue-status">{escape(issue.status)}</span></p>
@@ -164,8 +170,9 @@ async def jsm_queue(request: web.Request) -> web.StreamResponse:
     project = request.match_info["project"]
     if not PROJECT_KEY.match(project):
         return _not_found_page(request, f"Project {project}")
-    rows = "".join(f'<li><a id="issue-link-{project}-{n}" href="/browse/{project}-{n}">{project}-{n}</a></li>'
-                   for n in range(1, 6))
+    rows = "".join(
+        f'<li><a id="issue-link-{project}-{n}" href="/browse/{project}-{n}">{project}-{n}</a></li>' for n in range(1, 6)
+    )
     body = f'<section id="queue"><h1>{escape(project)}: All open</h1><ul id="queue-issues">{rows}</ul></section>'
     return _page(request, f"{project} queue", body, "queue", project=project)
 
@@ -181,6 +188,7 @@ async def jira_board(request: web.Request) -> web.StreamResponse:
 
 # -- Confluence ------------------------------------------------------------------------------------
 
+
 def _page_id(request: web.Request) -> int | None:
     raw = request.query.get("pageId", "")
     return int(raw) if raw.isdigit() and 0 < int(raw) < 10**12 else None
@@ -188,8 +196,9 @@ def _page_id(request: web.Request) -> int | None:
 
 async def confluence_dashboard(request: web.Request) -> web.StreamResponse:
     require_user(request)
-    links = "".join(f'<li><a id="page-link-{p}" href="/pages/viewpage.action?pageId={p}">Page {p}</a></li>'
-                    for p in DEMO_PAGES)
+    links = "".join(
+        f'<li><a id="page-link-{p}" href="/pages/viewpage.action?pageId={p}">Page {p}</a></li>' for p in DEMO_PAGES
+    )
     body = f'<section id="dashboard"><h1>Dashboard</h1><ul id="dashboard-pages">{links}</ul></section>'
     return _page(request, "Dashboard", body, "dashboard")
 
@@ -229,8 +238,13 @@ async def confluence_save(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     if state.over_licence:
         # Over the licence Confluence refuses to create or edit content.
-        response = _page(request, "Licence exceeded", '<p id="over-licence" class="aui-message error">Your '
-                         "licence's user limit has been exceeded: content cannot be edited.</p>", "error")
+        response = _page(
+            request,
+            "Licence exceeded",
+            '<p id="over-licence" class="aui-message error">Your '
+            "licence's user limit has been exceeded: content cannot be edited.</p>",
+            "error",
+        )
         response.set_status(403)
         return response
     form = await request.post()

@@ -25,8 +25,12 @@ def _iso(epoch: float | None) -> str | None:
 
 
 def token_json(token: Token) -> dict[str, Any]:
-    return {"id": token.token_id, "name": token.name, "createdAt": _iso(token.created),
-            "expiringAt": _iso(token.expires)}
+    return {
+        "id": token.token_id,
+        "name": token.name,
+        "createdAt": _iso(token.created),
+        "expiringAt": _iso(token.expires),
+    }
 
 
 async def create_token(request: web.Request) -> web.StreamResponse:

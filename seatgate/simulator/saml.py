@@ -90,8 +90,14 @@ async def consumer(request: web.Request) -> web.StreamResponse:
     if user not in state.users:
         ident.claimed, ident.login_reason = user, AUTHENTICATED_FAILED
         return login_page(product, message=LOGIN_MESSAGES[AUTHENTICATED_FAILED], destination=relay)
-    reason = auth.login(state, ident, user, remember=False, via="saml",
-                        existing_cookie=request.cookies.get(auth.remember_me_cookie(state)))
+    reason = auth.login(
+        state,
+        ident,
+        user,
+        remember=False,
+        via="saml",
+        existing_cookie=request.cookies.get(auth.remember_me_cookie(state)),
+    )
     if reason != OK:
         return login_page(product, message=LOGIN_MESSAGES[reason], destination=relay)
     return redirect(relay or dashboard_url(product))

@@ -83,8 +83,10 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         merged = {
-            "fail_rate": self.fail_rate, "latency_ms": self.latency_ms,
-            "timeout_rate": self.timeout_rate, "timeout_s": self.timeout_s,
+            "fail_rate": self.fail_rate,
+            "latency_ms": self.latency_ms,
+            "timeout_rate": self.timeout_rate,
+            "timeout_s": self.timeout_s,
         }
         for name, value in changes.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -356,8 +358,9 @@ class SimState:
         record["seq"] = self.request_seq
         self.requests.append(record)
 
-    def record_directory_call(self, op: str, user: str | None, group: str | None, status: int,
-                              caller: str | None) -> None:
+    def record_directory_call(
+        self, op: str, user: str | None, group: str | None, status: int, caller: str | None
+    ) -> None:
         self.directory_calls.append(
             {"op": op, "user": user, "group": group, "status": status, "caller": caller, "ts": time.time()}
         )

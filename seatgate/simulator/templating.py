@@ -15,8 +15,7 @@ STYLE_URL = "/download/resources/com.atlassian.auiplugin:aui/aui.css"
 AVATAR_URL = "/images/icons/profilepics/default.svg"
 
 
-def layout(product: str, title: str, body: str, *, user: str | None = None,
-           data: dict[str, str] | None = None) -> str:
+def layout(product: str, title: str, body: str, *, user: str | None = None, data: dict[str, str] | None = None) -> str:
     """A complete page. ``data`` becomes ``data-*`` attributes on <body> for the page script."""
     name = PRODUCT_NAMES[product]
     attrs = {"product": product, **(data or {})}
@@ -52,8 +51,10 @@ def layout(product: str, title: str, body: str, *, user: str | None = None,
 
 def no_access_page(product: str, user: str) -> str:
     if product == "jira":
-        text = ("You do not have access to Jira. If you think this is incorrect, "
-                "please contact your Jira application administrator.")
+        text = (
+            "You do not have access to Jira. If you think this is incorrect, "
+            "please contact your Jira application administrator."
+        )
     else:
         text = "Not Permitted. You are not permitted to use Confluence."
     body = f'<section id="no-access" class="aui-message error"><h1>No access</h1><p>{escape(text)}</p></section>'

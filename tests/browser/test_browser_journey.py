@@ -27,8 +27,14 @@ from tests.ops.test_nginx import nginx_args, render
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SHOTS = REPO / "test-artifacts" / "browser"
 INACTIVITY = 5
 # The sweeper never revokes a user licensed less than this long ago (grant_worker.sweeper).
@@ -39,15 +45,27 @@ WAIT_MS = 20_000
 @pytest.fixture
 async def front(stacks, redis_url, tls_cert, tmp_path) -> AsyncIterator[tuple]:
     """Simulator (polling every second), one worker, two proxies, nginx over TLS in front."""
-    stack = stacks(redis_url, sim_args=["--poll-interval", "1"],
-                   product_overrides={"inactivity": f"{INACTIVITY}s", "seats": 1},
-                   worker_overrides={"queue_retry_after": 3}).start(workers=1, proxies=2)
+    stack = stacks(
+        redis_url,
+        sim_args=["--poll-interval", "1"],
+        product_overrides={"inactivity": f"{INACTIVITY}s", "seats": 1},
+        worker_overrides={"queue_retry_after": 3},
+    ).start(workers=1, proxies=2)
     directory = tmp_path / "nginx"
     directory.mkdir()
     https, http = free_port(), free_port()
     conf = directory / "nginx.conf"
-    conf.write_text(render(proxies=stack.proxy_ports, upstream=stack.sim_port, https=https, http=http,
-                           cert=tls_cert[0], key=tls_cert[1], tmp=directory))
+    conf.write_text(
+        render(
+            proxies=stack.proxy_ports,
+            upstream=stack.sim_port,
+            https=https,
+            http=http,
+            cert=tls_cert[0],
+            key=tls_cert[1],
+            tmp=directory,
+        )
+    )
     nginx = Process(nginx_args(conf, directory), directory / "nginx.out")
     try:
         wait_for_port(https, 10, nginx.proc)
@@ -105,8 +123,11 @@ async def test_a_person_in_a_browser(front) -> None:
             # 3. Leave the tab open: it keeps polling, yet the seat is released.
             polls_before = await alice.evaluate("window.seatgateSim.polls")
             idle_from = stack.sim_state(requests=False)["request_seq"]
-            await eventually(lambda: "alice" not in members(stack), INACTIVITY + MIN_LICENSED + 10,
-                             "alice's seat released while her tab polls")
+            await eventually(
+                lambda: "alice" not in members(stack),
+                INACTIVITY + MIN_LICENSED + 10,
+                "alice's seat released while her tab polls",
+            )
             polls = await alice.evaluate("window.seatgateSim.polls")
             assert polls >= polls_before + 3, (polls_before, polls)
             idle = requests_since(stack, idle_from)
@@ -148,8 +169,11 @@ async def test_a_person_in_a_browser(front) -> None:
             # saw it licensed; any earlier attempt that reached it was refused for the licence
             # only (a retry past the per-user claim rate goes upstream first) and the proxy
             # answered with the waiting page instead.
-            logins = [(r["licensed"], r["login_reason"]) for r in stack.sim_state()["requests"]
-                      if r["path"] == "/login.jsp" and r["method"] == "POST" and r["user"] == "bob"]
+            logins = [
+                (r["licensed"], r["login_reason"])
+                for r in stack.sim_state()["requests"]
+                if r["path"] == "/login.jsp" and r["method"] == "POST" and r["user"] == "bob"
+            ]
             assert logins[-1] == (True, "OK")
             assert set(logins[:-1]) <= {(False, "AUTHORISATION_FAILED")}, logins
             assert errors == []

@@ -69,21 +69,41 @@ class Stack:
 
     def settings(self, proxy_port: int, metrics_port: int, admin_port: int) -> dict[str, Any]:
         product = {
-            "name": self.product, "kind": self.product, "upstream": self.sim_url,
+            "name": self.product,
+            "kind": self.product,
+            "upstream": self.sim_url,
             "license_group": "jira-software-users" if self.product == "jira" else "confluence-users",
-            "app_role": "jira-software", "directory": "jira" if self.product == "jira" else "auto",
-            "admin_user": "admin", "admin_password": "admin", "inactivity": "4s",
-            "allow_short_inactivity": True, "exclude_users": ["admin"],
+            "app_role": "jira-software",
+            "directory": "jira" if self.product == "jira" else "auto",
+            "admin_user": "admin",
+            "admin_password": "admin",
+            "inactivity": "4s",
+            "allow_short_inactivity": True,
+            "exclude_users": ["admin"],
         }
         product.update(self.product_overrides)
         return {
-            "redis_url": self.redis_url, "secret": self.secret, "log_format": "json", "log_level": "debug",
-            "proxy": {"listen": f"127.0.0.1:{proxy_port}", "metrics_listen": f"127.0.0.1:{metrics_port}",
-                      "grant_timeout": 5, "activity_flush_interval": 0.2, "cache_resync_interval": "5s",
-                      **self.proxy_overrides},
-            "worker": {"admin_listen": f"127.0.0.1:{admin_port}", "admin_token": self.admin_token,
-                       "sweep_interval": "0.5s", "revoke_grace": "0.5s", "reclaim_after": "2s",
-                       "seat_refresh_interval": "2s", **self.worker_overrides},
+            "redis_url": self.redis_url,
+            "secret": self.secret,
+            "log_format": "json",
+            "log_level": "debug",
+            "proxy": {
+                "listen": f"127.0.0.1:{proxy_port}",
+                "metrics_listen": f"127.0.0.1:{metrics_port}",
+                "grant_timeout": 5,
+                "activity_flush_interval": 0.2,
+                "cache_resync_interval": "5s",
+                **self.proxy_overrides,
+            },
+            "worker": {
+                "admin_listen": f"127.0.0.1:{admin_port}",
+                "admin_token": self.admin_token,
+                "sweep_interval": "0.5s",
+                "revoke_grace": "0.5s",
+                "reclaim_after": "2s",
+                "seat_refresh_interval": "2s",
+                **self.worker_overrides,
+            },
             "products": [product],
         }
 
@@ -145,15 +165,21 @@ class Stack:
             return json.load(response)
 
     def sim_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.sim_url}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            f"{self.sim_url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
             return json.loads(raw) if raw else {}
 
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         request = urllib.request.Request(
-            f"{self.admin_url}{path}", data=json.dumps(body).encode() if body is not None else None, method=method,
+            f"{self.admin_url}{path}",
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
             headers={"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"},
         )
         try:

@@ -34,8 +34,6 @@ def requests_of(state: dict, user: str, path_prefix: str = "") -> list[dict]:
     return [r for r in state["requests"] if r["user"] == user and r["path"].startswith(path_prefix)]
 
 
-
-
 async def test_unlicensed_login_works_at_first_try(make_stack):
     stack = make_stack().start()
     async with session() as client:
@@ -64,9 +62,11 @@ async def test_background_polling_does_not_keep_a_seat(make_stack):
         end = time.monotonic() + 12
         revoked_at = None
         while time.monotonic() < end:
-            for path in ("/rest/servicedesk/1/servicedesk/SD/queues/poll?projectStateHash=x",
-                         "/rest/mywork/latest/status/notification/count",
-                         "/rest/greenhopper/1.0/xboard/work/allData.json?rapidViewId=1&etag=5"):
+            for path in (
+                "/rest/servicedesk/1/servicedesk/SD/queues/poll?projectStateHash=x",
+                "/rest/mywork/latest/status/notification/count",
+                "/rest/greenhopper/1.0/xboard/work/allData.json?rapidViewId=1&etag=5",
+            ):
                 async with client.get(stack.proxy_url + path) as response:
                     await response.read()
                 polls += 1
@@ -103,9 +103,11 @@ async def test_concurrent_first_requests_cause_one_directory_add(make_stack):
     stack = make_stack().start()
     auth = {"Authorization": aiohttp.encode_basic_auth("dave", "dave")}
     async with session() as client:
+
         async def one():
             async with client.get(f"{stack.proxy_url}/rest/api/2/myself", headers=auth) as response:
                 return response.status
+
         statuses = await asyncio.gather(*(one() for _ in range(10)))
     assert statuses == [200] * 10, stack.logs()
     adds = [c for c in stack.sim_state(requests=False)["directory_calls"] if c["op"] == "add" and c["user"] == "dave"]

@@ -29,8 +29,17 @@ def test_demo_login_works_at_first_try(tmp_path, with_redis_server):
         os.symlink(sys.executable, bin_dir / "python3")
         env["PATH"] = str(bin_dir)
         assert shutil.which("redis-server", path=env["PATH"]) is None
-    args = seatgate_cmd("demo", "--port", str(ports[0]), "--upstream-port", str(ports[1]),
-                        "--admin-port", str(ports[2]), "--duration", "60")
+    args = seatgate_cmd(
+        "demo",
+        "--port",
+        str(ports[0]),
+        "--upstream-port",
+        str(ports[1]),
+        "--admin-port",
+        str(ports[2]),
+        "--duration",
+        "60",
+    )
     demo = Process(args, tmp_path / "demo.log", env=env)
     try:
         wait_for_port(ports[0], 60, demo.proc)
@@ -42,8 +51,9 @@ def test_demo_login_works_at_first_try(tmp_path, with_redis_server):
         url = re.search(r"Open\s+(http://\S+)", out).group(1)
         jar = CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        form = urllib.parse.urlencode({"os_username": "alice", "os_password": "alice",
-                                       "os_destination": "/secure/Dashboard.jspa"}).encode()
+        form = urllib.parse.urlencode(
+            {"os_username": "alice", "os_password": "alice", "os_destination": "/secure/Dashboard.jspa"}
+        ).encode()
         with opener.open(urllib.request.Request(url.rstrip("/") + "/login.jsp", data=form), timeout=20) as page:
             assert page.status == 200
             assert page.headers["X-AUSERNAME"] == "alice", out

@@ -43,9 +43,10 @@ async def ask(stack, user: str) -> str:
 async def test_directory_timeouts_and_errors_lose_nothing(make_stack, redis_client):
     # Only grants call the directory here (no periodic seat refresh), so the breaker
     # counts exactly their failures: 5 consecutive ones open it, for 5 s.
-    stack = make_stack(product_overrides={"inactivity": "60s"},
-                       worker_overrides={"directory_timeout": 1, "directory_retries": 2,
-                                         "seat_refresh_interval": "1h"}).start()
+    stack = make_stack(
+        product_overrides={"inactivity": "60s"},
+        worker_overrides={"directory_timeout": 1, "directory_retries": 2, "seat_refresh_interval": "1h"},
+    ).start()
     worker = worker_metrics(stack)
     admin_port = stack.admin_ports[0]
 

@@ -34,8 +34,9 @@ async def test_restarted_proxy_keeps_sessions_and_tokens(make_stack, redis_clien
     async with session() as client:
         response = await login(client, base, "alice")
         assert response.headers.get("X-Seraph-LoginReason") == "OK", stack.logs()
-        async with client.post(f"{base}/rest/pat/latest/tokens",
-                               json={"name": "ci", "expirationDuration": 90}) as created:
+        async with client.post(
+            f"{base}/rest/pat/latest/tokens", json={"name": "ci", "expirationDuration": 90}
+        ) as created:
             assert created.status == 201, await created.text()
             token = (await created.json())["rawToken"]
         bearer = {"Authorization": f"Bearer {token}"}
@@ -46,8 +47,9 @@ async def test_restarted_proxy_keeps_sessions_and_tokens(make_stack, redis_clien
         assert len(directory_calls(stack, "alice")) == 1
 
         restart_proxy(stack, 0)
-        await eventually(lambda: ready(stack.metrics_ports[0]), 10, f"restarted proxy ready: "
-                                                                     f"{readiness(stack.metrics_ports[0])}")
+        await eventually(
+            lambda: ready(stack.metrics_ports[0]), 10, f"restarted proxy ready: {readiness(stack.metrics_ports[0])}"
+        )
 
         # The same browser: no login page, no hold.
         async with client.get(f"{base}/secure/Dashboard.jspa", allow_redirects=False) as page:

@@ -39,8 +39,9 @@ async def test_redis_outage_keeps_jira_reachable_and_loses_no_activity(make_stac
     (tmp_path / "redis").mkdir()
     redis = RedisServer(tmp_path / "redis", appendonly=True)
     try:
-        stack = make_stack(redis_url=redis.url, product_overrides={"inactivity": "60s"},
-                           proxy_overrides={"grant_timeout": 3}).start(workers=1, proxies=2)
+        stack = make_stack(
+            redis_url=redis.url, product_overrides={"inactivity": "60s"}, proxy_overrides={"grant_timeout": 3}
+        ).start(workers=1, proxies=2)
         bases = [f"http://127.0.0.1:{port}" for port in stack.proxy_ports]
         users = ("alice", "erin")  # one licensed user per proxy
         clients = [session() for _ in users]
@@ -50,8 +51,13 @@ async def test_redis_outage_keeps_jira_reachable_and_loses_no_activity(make_stac
                 response = await login(client, base, user)
                 assert response.headers.get("X-Seraph-LoginReason") == "OK", stack.logs()
             # Both logins and the sessions they created are in Redis before it goes down.
-            await eventually(lambda: redis.cli("DBSIZE").strip() != "0" and len(
-                redis.cli("KEYS", f"sg:{{{PRODUCT}}}:id:*").split()) >= 4, 5, "identities written")
+            await eventually(
+                lambda: (
+                    redis.cli("DBSIZE").strip() != "0" and len(redis.cli("KEYS", f"sg:{{{PRODUCT}}}:id:*").split()) >= 4
+                ),
+                5,
+                "identities written",
+            )
             rss_before = [rss_kib(p.pid) for p in stack.proxies]
 
             redis.stop()
@@ -82,13 +88,17 @@ async def test_redis_outage_keeps_jira_reachable_and_loses_no_activity(make_stac
             # The buffer holds one entry per user, not one per request: memory stays flat.
             rss_after = [rss_kib(p.pid) for p in stack.proxies]
             assert all(after - before < 20_000 for before, after in zip(rss_before, rss_after, strict=True)), (
-                rss_before, rss_after)
+                rss_before,
+                rss_after,
+            )
 
             redis.start()  # same port, same directory: the AOF brings the data back
             for user in users:
                 await eventually(
                     lambda user=user: float(redis.cli("ZSCORE", KEYS.activity, user) or 0) >= last_seen[user],
-                    10, f"{user}'s activity during the outage written after recovery")
+                    10,
+                    f"{user}'s activity during the outage written after recovery",
+                )
             assert set(redis.cli("HKEYS", KEYS.licensed).split()) == set(users)
             for port in stack.metrics_ports + stack.admin_ports:
                 await eventually(lambda port=port: ready(port), 15, f"ready again on {port}: {readiness(port)}")

@@ -16,11 +16,19 @@ from seatgate.settings import Settings
 
 
 def settings() -> Settings:
-    return Settings.model_validate({
-        "secret": "s" * 32,
-        "products": [{"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:1",
-                      "license_group": "jira-software-users"}],
-    })
+    return Settings.model_validate(
+        {
+            "secret": "s" * 32,
+            "products": [
+                {
+                    "name": "jira",
+                    "kind": "jira",
+                    "upstream": "http://127.0.0.1:1",
+                    "license_group": "jira-software-users",
+                }
+            ],
+        }
+    )
 
 
 class ClusterSettling(FakeAsyncRedis):
@@ -37,9 +45,14 @@ class ClusterSettling(FakeAsyncRedis):
         return [("stream", [("1-0", {"user": "alice"})])]
 
 
-@pytest.mark.parametrize("errors", [["CLUSTERDOWN The cluster is down"],
-                                    ["TRYAGAIN Multiple keys request during rehashing of slot"],
-                                    ["READONLY You can't write against a read only replica."]])
+@pytest.mark.parametrize(
+    "errors",
+    [
+        ["CLUSTERDOWN The cluster is down"],
+        ["TRYAGAIN Multiple keys request during rehashing of slot"],
+        ["READONLY You can't write against a read only replica."],
+    ],
+)
 async def test_consumer_waits_out_error_replies(errors: list[str]) -> None:
     redis = ClusterSettling(errors)
     worker = GrantWorker(settings(), redis=redis)

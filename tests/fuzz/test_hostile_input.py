@@ -38,8 +38,13 @@ from seatgate.rules import VERDICTS, Classifier, RuleError, RuleSet, load_builti
 from seatgate.rules import parse_ruleset as parse_rules
 from seatgate.settings import ConfigError, Settings, load_settings
 
-FUZZ = settings(max_examples=150, derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 FEW = settings(FUZZ, max_examples=60)
 
 HASHER = KeyedHasher(b"fuzzing-key-0123456789abcdef")
@@ -52,8 +57,22 @@ printable = st.text(st.sampled_from(string.printable), max_size=200)
 # Anything text may hold: surrogates excluded (they cannot come out of a decoded request).
 anything = st.text(st.characters(blacklist_categories=["Cs"]), max_size=300)
 usernames = st.one_of(
-    st.sampled_from(["alice", "bob", "admin", "anonymous", "", " ", "a:b", "x" * (MAX_USERNAME + 1),
-                     "al\x00ice", "\u202eecila", "alice ", "élodie"]),
+    st.sampled_from(
+        [
+            "alice",
+            "bob",
+            "admin",
+            "anonymous",
+            "",
+            " ",
+            "a:b",
+            "x" * (MAX_USERNAME + 1),
+            "al\x00ice",
+            "\u202eecila",
+            "alice ",
+            "élodie",
+        ]
+    ),
     st.text(max_size=40),
 )
 
@@ -71,32 +90,74 @@ authorizations = st.one_of(
     latin1,
     st.builds(encode_basic, st.binary(max_size=200)),
     st.builds(lambda u, p: encode_basic(f"{u}:{p}".encode()), usernames, anything),
-    st.builds(lambda raw: encode_basic(raw), st.sampled_from([b"\xff\xfe:pw", b":", b"::", b"", b":pw",
-                                                              b"alice", b"alice:", b"\x00:\x00"])),
-    st.sampled_from(["Basic", "Basic ", "Basic Og==", "basic YWxpY2U6YWxpY2U=", "Basic !!!", "Basic " + "A" * 9001,
-                     "Bearer", "Bearer ", "Bearer " + "t" * 5000, "OAuth", 'OAuth xoauth_requestor_id="%00"',
-                     'OAuth xoauth_requestor_id="alice%3Aadmin"', "Negotiate abc"]),
+    st.builds(
+        lambda raw: encode_basic(raw),
+        st.sampled_from([b"\xff\xfe:pw", b":", b"::", b"", b":pw", b"alice", b"alice:", b"\x00:\x00"]),
+    ),
+    st.sampled_from(
+        [
+            "Basic",
+            "Basic ",
+            "Basic Og==",
+            "basic YWxpY2U6YWxpY2U=",
+            "Basic !!!",
+            "Basic " + "A" * 9001,
+            "Bearer",
+            "Bearer ",
+            "Bearer " + "t" * 5000,
+            "OAuth",
+            'OAuth xoauth_requestor_id="%00"',
+            'OAuth xoauth_requestor_id="alice%3Aadmin"',
+            "Negotiate abc",
+        ]
+    ),
     st.builds(lambda scheme, rest: f"{scheme} {rest}", st.sampled_from(["Basic", "Bearer", "OAuth", "BASIC"]), latin1),
 )
 cookies = st.one_of(
     latin1,
-    st.lists(st.tuples(st.sampled_from(["JSESSIONID", "seraph.rememberme.cookie", "seraph.confluence", "x",
-                                        "JSESSIONIDX", " JSESSIONID", ""]), latin1), max_size=6).map(
-        lambda pairs: "; ".join(f"{k}={v}" for k, v in pairs)),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["JSESSIONID", "seraph.rememberme.cookie", "seraph.confluence", "x", "JSESSIONIDX", " JSESSIONID", ""]
+            ),
+            latin1,
+        ),
+        max_size=6,
+    ).map(lambda pairs: "; ".join(f"{k}={v}" for k, v in pairs)),
     st.just("JSESSIONID=" + "a" * 100_000),
 )
 paths = st.one_of(
-    st.sampled_from(["/login.jsp", "/rest/gadget/1.0/login", "/rest/auth/1/session", "/dologin.action",
-                     "/plugins/servlet/samlconsumer", "/", "//", "/browse/ABC-1"]),
+    st.sampled_from(
+        [
+            "/login.jsp",
+            "/rest/gadget/1.0/login",
+            "/rest/auth/1/session",
+            "/dologin.action",
+            "/plugins/servlet/samlconsumer",
+            "/",
+            "//",
+            "/browse/ABC-1",
+        ]
+    ),
     latin1.map(lambda p: "/" + p),
 )
 bodies = st.one_of(
     st.binary(max_size=400),
     st.builds(lambda u, p: f"os_username={u}&os_password={p}".encode("utf-8", "surrogatepass"), anything, anything),
     st.builds(lambda u: json.dumps({"username": u}).encode(), st.one_of(usernames, st.integers().map(str))),
-    st.sampled_from([b'{"username": 5}', b"[]", b"null", b"os_username=%ff%fe", b"os_username=a&" * 100,
-                     b"\xef\xbb\xbfos_username=alice", b'{"username": "al\\u0000ice"}', b"[" * 5000,
-                     b'{"username": ' * 3000]),
+    st.sampled_from(
+        [
+            b'{"username": 5}',
+            b"[]",
+            b"null",
+            b"os_username=%ff%fe",
+            b"os_username=a&" * 100,
+            b"\xef\xbb\xbfos_username=alice",
+            b'{"username": "al\\u0000ice"}',
+            b"[" * 5000,
+            b'{"username": ' * 3000,
+        ]
+    ),
 )
 
 
@@ -130,8 +191,13 @@ def test_cookie_value_never_crosses_a_cookie(header: str, name: str) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(["jira", "confluence"]), st.sampled_from(["POST", "GET", "PUT", "post"]), paths,
-       st.sampled_from(["application/x-www-form-urlencoded", "application/json", "text/plain", ""]), bodies)
+@given(
+    st.sampled_from(["jira", "confluence"]),
+    st.sampled_from(["POST", "GET", "PUT", "post"]),
+    paths,
+    st.sampled_from(["application/x-www-form-urlencoded", "application/json", "text/plain", ""]),
+    bodies,
+)
 @example("jira", "POST", "/rest/auth/1/session", "application/json", b"[" * 5000)
 def test_login_claim_names_only_valid_users(kind: str, method: str, path: str, content_type: str, body: bytes) -> None:
     assert granted_shape(login_claim(kind, method, path, content_type, body))
@@ -146,13 +212,32 @@ def test_applink_requestor_names_only_valid_users(query: str, authorization: str
 
 
 @FUZZ
-@given(kind=st.sampled_from(["jira", "confluence"]), method=st.sampled_from(["GET", "POST", "DELETE"]), path=paths,
-       query=latin1, cookie=cookies, authorization=authorizations, content_type=latin1, body=bodies)
-def test_extract_never_fails_and_claims_only_valid_users(kind, method, path, query, cookie, authorization,
-                                                         content_type, body) -> None:
-    creds = extract(HASHER, kind=kind, method=method, path=path, query=query, cookie_header=cookie,
-                    authorization=authorization, content_type=content_type, body=body,
-                    session_cookies=SESSION_COOKIES, rememberme_cookies=REMEMBERME_COOKIES)
+@given(
+    kind=st.sampled_from(["jira", "confluence"]),
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    path=paths,
+    query=latin1,
+    cookie=cookies,
+    authorization=authorizations,
+    content_type=latin1,
+    body=bodies,
+)
+def test_extract_never_fails_and_claims_only_valid_users(
+    kind, method, path, query, cookie, authorization, content_type, body
+) -> None:
+    creds = extract(
+        HASHER,
+        kind=kind,
+        method=method,
+        path=path,
+        query=query,
+        cookie_header=cookie,
+        authorization=authorization,
+        content_type=content_type,
+        body=body,
+        session_cookies=SESSION_COOKIES,
+        rememberme_cookies=REMEMBERME_COOKIES,
+    )
     assert isinstance(creds, Credentials)
     assert granted_shape(creds.claimed_user) and granted_shape(creds.applink_user)
     assert (creds.claimed_user is None) == (creds.claim_source is None)
@@ -162,19 +247,25 @@ def test_extract_never_fails_and_claims_only_valid_users(kind, method, path, que
 
 
 # --- SAML -----------------------------------------------------------------------------
-RESPONSE = ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
-            'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{doctype}'
-            '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
-            "<saml:Assertion><saml:Subject><saml:NameID>{name}</saml:NameID></saml:Subject></saml:Assertion>"
-            "</samlp:Response>")
-XXE = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-       + RESPONSE.format(doctype="", name="&xxe;"))
-LAUGHS = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-          '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
-          '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>'
-          + RESPONSE.format(doctype="", name="&f;"))
-INTERNAL_ENTITY = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY who "alice">]>'
-                   + RESPONSE.format(doctype="", name="&who;"))
+RESPONSE = (
+    '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+    'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{doctype}'
+    '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
+    "<saml:Assertion><saml:Subject><saml:NameID>{name}</saml:NameID></saml:Subject></saml:Assertion>"
+    "</samlp:Response>"
+)
+XXE = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + RESPONSE.format(
+    doctype="", name="&xxe;"
+)
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
+    '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>'
+    + RESPONSE.format(doctype="", name="&f;")
+)
+INTERNAL_ENTITY = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY who "alice">]>' + RESPONSE.format(
+    doctype="", name="&who;"
+)
 
 
 def b64(text: str) -> str:
@@ -188,20 +279,28 @@ def test_saml_reads_the_name_id_of_a_plain_response() -> None:
 @pytest.mark.parametrize("document", [XXE, LAUGHS, INTERNAL_ENTITY], ids=["xxe", "entity-expansion", "dtd"])
 def test_saml_refuses_entities_and_dtds(document: str) -> None:
     assert saml.name_id(b64(document)) is None
-    form = f"SAMLResponse={b64(document)}".replace("+", "%2B").replace("=", "%3D").replace("SAMLResponse%3D",
-                                                                                             "SAMLResponse=")
+    form = (
+        f"SAMLResponse={b64(document)}".replace("+", "%2B")
+        .replace("=", "%3D")
+        .replace("SAMLResponse%3D", "SAMLResponse=")
+    )
     assert saml.saml_claim("application/x-www-form-urlencoded", form.encode()) is None
 
 
 @FUZZ
-@given(st.one_of(
-    anything,
-    st.binary(max_size=600).map(lambda raw: base64.b64encode(raw).decode()),
-    st.builds(lambda name: b64(RESPONSE.format(doctype="", name=name)), anything),
-    st.builds(lambda doctype, name: b64(RESPONSE.format(doctype=doctype, name=name)),
-              st.sampled_from(["<!DOCTYPE x>", '<!DOCTYPE x SYSTEM "http://127.0.0.1:1/">', "<!-- c -->"]), anything),
-    st.builds(lambda xml: b64(xml), st.text(st.sampled_from('<>/="!&;samlp:Response xmlns?[]'), max_size=300)),
-))
+@given(
+    st.one_of(
+        anything,
+        st.binary(max_size=600).map(lambda raw: base64.b64encode(raw).decode()),
+        st.builds(lambda name: b64(RESPONSE.format(doctype="", name=name)), anything),
+        st.builds(
+            lambda doctype, name: b64(RESPONSE.format(doctype=doctype, name=name)),
+            st.sampled_from(["<!DOCTYPE x>", '<!DOCTYPE x SYSTEM "http://127.0.0.1:1/">', "<!-- c -->"]),
+            anything,
+        ),
+        st.builds(lambda xml: b64(xml), st.text(st.sampled_from('<>/="!&;samlp:Response xmlns?[]'), max_size=300)),
+    )
+)
 def test_saml_name_id_never_fails(encoded: str) -> None:
     name = saml.name_id(encoded)
     assert name is None or (isinstance(name, str) and name == name.strip() and name)
@@ -241,8 +340,12 @@ def test_waiting_page_posts_the_form_again_and_nothing_else(fields: list[tuple[s
     from seatgate.settings import ProductSettings
 
     body = urllib.parse.urlencode(fields).encode()
-    request = http.Request.make("POST", "http://jira.example.com/login.jsp", body, {
-        "Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+    request = http.Request.make(
+        "POST",
+        "http://jira.example.com/login.jsp",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+    )
     request.path = path
     product = ProductSettings(name="jira", kind="jira", upstream="http://127.0.0.1:1", license_group="g")
     response = waiting_response(request, product, GrantOutcome("denied", position=3, retry_after=5))
@@ -259,43 +362,67 @@ CLASSIFIER = Classifier(load_builtin_ruleset(), defaults={"jira": "activity", "c
 
 
 @FUZZ
-@given(st.sampled_from(["jira", "confluence"]), st.sampled_from(["GET", "POST", "PUT", "DELETE", "X", ""]), paths,
-       latin1, st.dictionaries(st.sampled_from(["user-agent", "x-atlassian-mau-ignore", "x-requested-with",
-                                                "accept", "referer"]), latin1, max_size=4))
+@given(
+    st.sampled_from(["jira", "confluence"]),
+    st.sampled_from(["GET", "POST", "PUT", "DELETE", "X", ""]),
+    paths,
+    latin1,
+    st.dictionaries(
+        st.sampled_from(["user-agent", "x-atlassian-mau-ignore", "x-requested-with", "accept", "referer"]),
+        latin1,
+        max_size=4,
+    ),
+)
 def test_classifier_decides_any_request(kind: str, method: str, path: str, query: str, headers: dict) -> None:
-    decision = CLASSIFIER.classify(product_kind=kind, product_name=kind, method=method, path=path, query=query,
-                                   headers=headers)
+    decision = CLASSIFIER.classify(
+        product_kind=kind, product_name=kind, method=method, path=path, query=query, headers=headers
+    )
     assert decision.verdict in VERDICTS
 
 
 # --- rules files --------------------------------------------------------------------------
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=10), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
-rule_fields = st.fixed_dictionaries({}, optional={
-    "id": st.one_of(st.sampled_from(["r1", "r-2", "", "R", "a" * 90]), st.text(max_size=12)),
-    "description": st.text(max_size=20),
-    "verdict": st.one_of(st.sampled_from(list(VERDICTS)), st.text(max_size=8)),
-    "path": st.one_of(st.sampled_from(["/a", "/rest/{x}/poll", "/a/**", "/a/**x", "a", "/a?b=1", "/{bad-name}"]),
-                      st.text(max_size=20)),
-    "regex": st.one_of(st.sampled_from(["^/a$", "(", "[", "^/rest/.*", "(?P<x>"]), st.text(max_size=10)),
-    "methods": st.one_of(st.lists(st.sampled_from(["GET", "POST", "get", "", "X Y"]), max_size=3), json_values),
-    "products": st.one_of(st.lists(st.sampled_from(["jira", "confluence", "nope", ""]), max_size=2), json_values),
-    "query": st.lists(st.sampled_from(["present:etag", "absent:x", "equals:a=b", "a=b", "bogus", "present:"]),
-                      max_size=3),
-    "headers": st.lists(st.sampled_from(["present:x-atlassian-mau-ignore", "equals:x=1", ":", "absent:"]),
-                        max_size=2),
-    "source": st.text(max_size=10),
-    "bogus": json_values,
-})
-rule_documents = st.fixed_dictionaries({"rules": st.lists(rule_fields, max_size=4)}, optional={
-    "format": st.one_of(st.just(1), json_values),
-    "defaults": st.one_of(st.dictionaries(st.sampled_from(["jira", "confluence", "x"]),
-                                          st.sampled_from([*VERDICTS, "nope"]), max_size=2), json_values),
-})
+rule_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.sampled_from(["r1", "r-2", "", "R", "a" * 90]), st.text(max_size=12)),
+        "description": st.text(max_size=20),
+        "verdict": st.one_of(st.sampled_from(list(VERDICTS)), st.text(max_size=8)),
+        "path": st.one_of(
+            st.sampled_from(["/a", "/rest/{x}/poll", "/a/**", "/a/**x", "a", "/a?b=1", "/{bad-name}"]),
+            st.text(max_size=20),
+        ),
+        "regex": st.one_of(st.sampled_from(["^/a$", "(", "[", "^/rest/.*", "(?P<x>"]), st.text(max_size=10)),
+        "methods": st.one_of(st.lists(st.sampled_from(["GET", "POST", "get", "", "X Y"]), max_size=3), json_values),
+        "products": st.one_of(st.lists(st.sampled_from(["jira", "confluence", "nope", ""]), max_size=2), json_values),
+        "query": st.lists(
+            st.sampled_from(["present:etag", "absent:x", "equals:a=b", "a=b", "bogus", "present:"]), max_size=3
+        ),
+        "headers": st.lists(
+            st.sampled_from(["present:x-atlassian-mau-ignore", "equals:x=1", ":", "absent:"]), max_size=2
+        ),
+        "source": st.text(max_size=10),
+        "bogus": json_values,
+    },
+)
+rule_documents = st.fixed_dictionaries(
+    {"rules": st.lists(rule_fields, max_size=4)},
+    optional={
+        "format": st.one_of(st.just(1), json_values),
+        "defaults": st.one_of(
+            st.dictionaries(
+                st.sampled_from(["jira", "confluence", "x"]), st.sampled_from([*VERDICTS, "nope"]), max_size=2
+            ),
+            json_values,
+        ),
+    },
+)
 
 
 def check_ruleset(ruleset: RuleSet) -> None:
@@ -328,14 +455,28 @@ def serialised(document, fmt: str) -> str:
 
 
 @FUZZ
-@given(st.sampled_from(["json", "toml", "yaml"]), st.one_of(
-    anything,
-    st.builds(lambda doc, cut: doc[:cut], st.builds(serialised, rule_documents, st.sampled_from(["json", "toml",
-                                                                                                "yaml"])),
-              st.integers(0, 400)),
-    st.sampled_from(["[" * 5000, "a = " + "[" * 5000, "{" * 3000, "&a [*a]", "!!python/object:os.system {}",
-                     "a: &a [*a, *a]\nrules: *a", "rules: [{id: x, verdict: activity, path: /a}]\n" * 3]),
-))
+@given(
+    st.sampled_from(["json", "toml", "yaml"]),
+    st.one_of(
+        anything,
+        st.builds(
+            lambda doc, cut: doc[:cut],
+            st.builds(serialised, rule_documents, st.sampled_from(["json", "toml", "yaml"])),
+            st.integers(0, 400),
+        ),
+        st.sampled_from(
+            [
+                "[" * 5000,
+                "a = " + "[" * 5000,
+                "{" * 3000,
+                "&a [*a]",
+                "!!python/object:os.system {}",
+                "a: &a [*a, *a]\nrules: *a",
+                "rules: [{id: x, verdict: activity, path: /a}]\n" * 3,
+            ]
+        ),
+    ),
+)
 def test_rules_text_validates_or_says_why(fmt: str, text: str) -> None:
     try:
         ruleset = loads(text, fmt)
@@ -357,26 +498,37 @@ def test_rules_file_validates_or_says_why(tmp_path_factory, suffix: str, raw: by
 
 
 # --- access-log lines ---------------------------------------------------------------------
-JIRA_LINE = ('{client} 1x2x3 {user} [{ts}] "{method} {path} HTTP/1.1" {status} 512 12 "{ref}" "{ua}" "abc"')
+JIRA_LINE = '{client} 1x2x3 {user} [{ts}] "{method} {path} HTTP/1.1" {status} 512 12 "{ref}" "{ua}" "abc"'
 CONFLUENCE_LINE = "[{ts}] {user} http-nio-8090-exec-1 {client} {method} {path} HTTP/1.1 {status} 12ms 512 {ref} {ua}"
 DOCKER_LINE = '{client} {user} [{ts}] "{method} {path} HTTP/1.1" {status} 512 12 /x 3 "{ua}"'
 stamps = st.one_of(
     st.just("24/Nov/2015:08:25:29 +0100"),
-    st.builds(lambda d, m, y, h, mi, s, o: f"{d}/{m}/{y}:{h}:{mi}:{s} {o}",
-              st.sampled_from(["24", "00", "99", "٣٣", "²4", "+1"]), st.sampled_from(["Nov", "Foo", "nov", ""]),
-              st.sampled_from(["2015", "0000", "99999", "20a5"]), st.sampled_from(["08", "25", "99", " 8"]),
-              st.sampled_from(["25", "60", "+5", "²5"]), st.sampled_from(["29", "99", "-1"]),
-              st.sampled_from(["+0100", "-1230", "+9999", "0100", "+01", "x"])),
+    st.builds(
+        lambda d, m, y, h, mi, s, o: f"{d}/{m}/{y}:{h}:{mi}:{s} {o}",
+        st.sampled_from(["24", "00", "99", "٣٣", "²4", "+1"]),
+        st.sampled_from(["Nov", "Foo", "nov", ""]),
+        st.sampled_from(["2015", "0000", "99999", "20a5"]),
+        st.sampled_from(["08", "25", "99", " 8"]),
+        st.sampled_from(["25", "60", "+5", "²5"]),
+        st.sampled_from(["29", "99", "-1"]),
+        st.sampled_from(["+0100", "-1230", "+9999", "0100", "+01", "x"]),
+    ),
     printable,
 )
 field_text = st.one_of(st.sampled_from(["-", "alice", "anonymous", '"', "\\", "a b", ""]), printable, anything)
 log_lines = st.one_of(
-    st.builds(lambda template, **f: template.format(**f),
-              st.sampled_from([JIRA_LINE, CONFLUENCE_LINE, DOCKER_LINE]),
-              client=field_text, user=field_text, ts=stamps,
-              method=st.sampled_from(["GET", "POST", "get", "", "G\"ET"]),
-              path=st.one_of(st.sampled_from(["/browse/X-1", "/a?b=c", "/?", "/a b", "/\"x"]), field_text),
-              status=st.sampled_from(["200", "999", "20", "abc", "٢٠٠"]), ref=field_text, ua=field_text),
+    st.builds(
+        lambda template, **f: template.format(**f),
+        st.sampled_from([JIRA_LINE, CONFLUENCE_LINE, DOCKER_LINE]),
+        client=field_text,
+        user=field_text,
+        ts=stamps,
+        method=st.sampled_from(["GET", "POST", "get", "", 'G"ET']),
+        path=st.one_of(st.sampled_from(["/browse/X-1", "/a?b=c", "/?", "/a b", '/"x']), field_text),
+        status=st.sampled_from(["200", "999", "20", "abc", "٢٠٠"]),
+        ref=field_text,
+        ua=field_text,
+    ),
     anything,
 )
 
@@ -390,8 +542,11 @@ def check_records(records: list[LogRecord]) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(["auto", *FORMATS]), st.lists(log_lines, min_size=1, max_size=8),
-       st.sampled_from(["\n", "\r\n", "\n\n"]))
+@given(
+    st.sampled_from(["auto", *FORMATS]),
+    st.lists(log_lines, min_size=1, max_size=8),
+    st.sampled_from(["\n", "\r\n", "\n\n"]),
+)
 def test_access_log_lines_parse_or_count_as_bad(fmt: str, lines: list[str], newline: str) -> None:
     stats = ParseStats()
     try:
@@ -414,28 +569,92 @@ def test_access_log_bytes_of_any_encoding(raw: bytes) -> None:
 
 # --- settings files -----------------------------------------------------------------------
 setting_values = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["90s", "30m", "1h30m", "250ms", "-1s", "1x", "", "redis://127.0.0.1:6379/0", "redis://[::1",
-                     "redis://h:99999", "redis+sentinel://h:1/", "http://127.0.0.1:8080", "jira", "open",
-                     "127.0.0.1:8080", "0.0.0.0:99999", "secret-secret-secret"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            "90s",
+            "30m",
+            "1h30m",
+            "250ms",
+            "-1s",
+            "1x",
+            "",
+            "redis://127.0.0.1:6379/0",
+            "redis://[::1",
+            "redis://h:99999",
+            "redis+sentinel://h:1/",
+            "http://127.0.0.1:8080",
+            "jira",
+            "open",
+            "127.0.0.1:8080",
+            "0.0.0.0:99999",
+            "secret-secret-secret",
+        ]
+    ),
     st.text(max_size=12),
 )
-section_names = {"proxy": ["listen", "metrics_listen", "grant_timeout", "failure_mode", "activity_flush_interval",
-                           "activity_buffer_max", "session_ttl", "cache_resync_interval", "unknown_key"],
-                 "worker": ["admin_listen", "concurrency", "reclaim_after", "sweep_interval", "revoke_grace",
-                            "directory_timeout", "directory_retries", "queue_timeout", "nope"]}
-product_keys = ["name", "kind", "upstream", "license_group", "seats", "inactivity", "allow_short_inactivity",
-                "directory", "exclude_users", "listen", "also_grant", "evict_after", "pressure_eviction", "x"]
-settings_documents = st.fixed_dictionaries({}, optional={
-    "redis_url": setting_values, "secret": setting_values, "log_level": setting_values,
-    "_env_file": setting_values, "_secrets_dir": setting_values,
-    "proxy": st.dictionaries(st.sampled_from(section_names["proxy"]), setting_values, max_size=4),
-    "worker": st.dictionaries(st.sampled_from(section_names["worker"]), setting_values, max_size=4),
-    "products": st.lists(st.one_of(
-        st.dictionaries(st.sampled_from(product_keys), setting_values, max_size=6),
-        st.just({"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:8090", "license_group": "g"}),
-    ), max_size=3),
-})
+section_names = {
+    "proxy": [
+        "listen",
+        "metrics_listen",
+        "grant_timeout",
+        "failure_mode",
+        "activity_flush_interval",
+        "activity_buffer_max",
+        "session_ttl",
+        "cache_resync_interval",
+        "unknown_key",
+    ],
+    "worker": [
+        "admin_listen",
+        "concurrency",
+        "reclaim_after",
+        "sweep_interval",
+        "revoke_grace",
+        "directory_timeout",
+        "directory_retries",
+        "queue_timeout",
+        "nope",
+    ],
+}
+product_keys = [
+    "name",
+    "kind",
+    "upstream",
+    "license_group",
+    "seats",
+    "inactivity",
+    "allow_short_inactivity",
+    "directory",
+    "exclude_users",
+    "listen",
+    "also_grant",
+    "evict_after",
+    "pressure_eviction",
+    "x",
+]
+settings_documents = st.fixed_dictionaries(
+    {},
+    optional={
+        "redis_url": setting_values,
+        "secret": setting_values,
+        "log_level": setting_values,
+        "_env_file": setting_values,
+        "_secrets_dir": setting_values,
+        "proxy": st.dictionaries(st.sampled_from(section_names["proxy"]), setting_values, max_size=4),
+        "worker": st.dictionaries(st.sampled_from(section_names["worker"]), setting_values, max_size=4),
+        "products": st.lists(
+            st.one_of(
+                st.dictionaries(st.sampled_from(product_keys), setting_values, max_size=6),
+                st.just({"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:8090", "license_group": "g"}),
+            ),
+            max_size=3,
+        ),
+    },
+)
 
 
 def toml_text(document: dict) -> str:
@@ -444,12 +663,22 @@ def toml_text(document: dict) -> str:
 
 
 @FUZZ
-@given(st.one_of(
-    st.builds(toml_text, settings_documents),
-    anything,
-    st.sampled_from(["a = " + "[" * 3000, "_cli_parse_args = true", "[products]\nname = 1", "[[proxy]]",
-                     "products = [{}]", 'redis_url = "redis://h:0x1"']),
-))
+@given(
+    st.one_of(
+        st.builds(toml_text, settings_documents),
+        anything,
+        st.sampled_from(
+            [
+                "a = " + "[" * 3000,
+                "_cli_parse_args = true",
+                "[products]\nname = 1",
+                "[[proxy]]",
+                "products = [{}]",
+                'redis_url = "redis://h:0x1"',
+            ]
+        ),
+    )
+)
 def test_settings_files_validate_or_say_why(tmp_path_factory, text: str) -> None:
     path = Path(tmp_path_factory.mktemp("settings")) / "seatgate.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")

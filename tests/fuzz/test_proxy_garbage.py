@@ -36,10 +36,12 @@ def b64(raw: bytes) -> bytes:
 
 
 def xxe_saml(name: str) -> bytes:
-    xml = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
-           'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion><saml:Subject>'
-           f"<saml:NameID>{name}&x;</saml:NameID></saml:Subject></saml:Assertion></samlp:Response>")
+    xml = (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion><saml:Subject>'
+        f"<saml:NameID>{name}&x;</saml:NameID></saml:Subject></saml:Assertion></samlp:Response>"
+    )
     return b"SAMLResponse=" + urllib.parse.quote(b64(xml.encode())).encode()
 
 
@@ -59,61 +61,103 @@ class Garbage:
         return self.rng.choice([b"GET", b"GET", b"POST", b"POST", b"PUT", b"DELETE", b"PROPFIND", b"get", b"G T"])
 
     def path(self) -> bytes:
-        path = self.rng.choice([
-            b"/", b"/browse/DEMO-1", b"/secure/Dashboard.jspa", b"/rest/api/2/myself", b"/login.jsp",
-            b"/rest/gadget/1.0/login", b"/rest/auth/1/session", b"/plugins/servlet/samlconsumer",
-            b"/rest/pat/latest/tokens", b"/rest/api/2/group/user?groupname=jira-software-users",
-            b"/rest/quickreload/latest/1", b"//..//..//etc/passwd", b"/%00%ff%2e%2e", b"/" + b"a" * 6000,
-            b"/rest/api/2/issue/DEMO-1?xoauth_requestor_id=mallory", b"*", b"http://evil.example/x",
-        ])
+        path = self.rng.choice(
+            [
+                b"/",
+                b"/browse/DEMO-1",
+                b"/secure/Dashboard.jspa",
+                b"/rest/api/2/myself",
+                b"/login.jsp",
+                b"/rest/gadget/1.0/login",
+                b"/rest/auth/1/session",
+                b"/plugins/servlet/samlconsumer",
+                b"/rest/pat/latest/tokens",
+                b"/rest/api/2/group/user?groupname=jira-software-users",
+                b"/rest/quickreload/latest/1",
+                b"//..//..//etc/passwd",
+                b"/%00%ff%2e%2e",
+                b"/" + b"a" * 6000,
+                b"/rest/api/2/issue/DEMO-1?xoauth_requestor_id=mallory",
+                b"*",
+                b"http://evil.example/x",
+            ]
+        )
         if self.rng.random() < 0.4:
-            path += b"?" + self.rng.choice([b"etag=1", b"since=" + self.junk(8).hex().encode(), b"a=%ff&&=&b",
-                                            b"xoauth_requestor_id=" + self.rng.choice(NOBODY).encode(),
-                                            b"os_username=admin"])
+            path += b"?" + self.rng.choice(
+                [
+                    b"etag=1",
+                    b"since=" + self.junk(8).hex().encode(),
+                    b"a=%ff&&=&b",
+                    b"xoauth_requestor_id=" + self.rng.choice(NOBODY).encode(),
+                    b"os_username=admin",
+                ]
+            )
         return path
 
     def authorization(self) -> bytes:
         user, junk = self.user().encode(), self.junk()
-        return self.rng.choice([
-            b"Basic " + b64(user + b":" + junk), b"Basic " + b64(user + b":wrong"), b"Basic " + junk,
-            b"Basic " + b64(b"\xff\xfe:" + junk), b"Basic " + b64(b":"), b"Basic ", b"Basic " + b"QQ" * 5000,
-            b"Bearer " + junk.hex().encode(), b"Bearer ",
-            b"OAuth xoauth_requestor_id=\"" + self.rng.choice(NOBODY).encode() + b"\"",
-            b"Negotiate " + junk.hex().encode(),
-        ])
+        return self.rng.choice(
+            [
+                b"Basic " + b64(user + b":" + junk),
+                b"Basic " + b64(user + b":wrong"),
+                b"Basic " + junk,
+                b"Basic " + b64(b"\xff\xfe:" + junk),
+                b"Basic " + b64(b":"),
+                b"Basic ",
+                b"Basic " + b"QQ" * 5000,
+                b"Bearer " + junk.hex().encode(),
+                b"Bearer ",
+                b'OAuth xoauth_requestor_id="' + self.rng.choice(NOBODY).encode() + b'"',
+                b"Negotiate " + junk.hex().encode(),
+            ]
+        )
 
     def cookie(self) -> bytes:
-        return self.rng.choice([
-            b"JSESSIONID=" + self.junk(40).hex().encode(), b"seraph.rememberme.cookie=" + self.junk(20).hex().encode(),
-            b"JSESSIONID=; seraph.rememberme.cookie=\"\"", self.junk(), b"a=" + b"b" * 7000,
-            b"; ; =;JSESSIONID", b"seraph.rememberme.cookie=1%3A" + self.junk(10).hex().encode(),
-        ])
+        return self.rng.choice(
+            [
+                b"JSESSIONID=" + self.junk(40).hex().encode(),
+                b"seraph.rememberme.cookie=" + self.junk(20).hex().encode(),
+                b'JSESSIONID=; seraph.rememberme.cookie=""',
+                self.junk(),
+                b"a=" + b"b" * 7000,
+                b"; ; =;JSESSIONID",
+                b"seraph.rememberme.cookie=1%3A" + self.junk(10).hex().encode(),
+            ]
+        )
 
     def body(self) -> tuple[bytes, bytes]:
         """(content type, body)."""
         form = b"application/x-www-form-urlencoded"
         user = urllib.parse.quote(self.user()).encode()
-        return self.rng.choice([
-            (form, b"os_username=" + user + b"&os_password=wrong&os_cookie=true"),
-            (form, b"os_username=" + self.junk(20) + b"&os_password=" + self.junk(10)),
-            (form, xxe_saml(self.user())),
-            (form, b"SAMLResponse=" + urllib.parse.quote(self.junk(200)).encode()),
-            (b"application/json", b'{"username": "' + user + b'", "password": "wrong"}'),
-            (b"application/json", b"[" * 2000),
-            (self.junk(20), self.junk(500)),
-            (b"", b""),
-        ])
+        return self.rng.choice(
+            [
+                (form, b"os_username=" + user + b"&os_password=wrong&os_cookie=true"),
+                (form, b"os_username=" + self.junk(20) + b"&os_password=" + self.junk(10)),
+                (form, xxe_saml(self.user())),
+                (form, b"SAMLResponse=" + urllib.parse.quote(self.junk(200)).encode()),
+                (b"application/json", b'{"username": "' + user + b'", "password": "wrong"}'),
+                (b"application/json", b"[" * 2000),
+                (self.junk(20), self.junk(500)),
+                (b"", b""),
+            ]
+        )
 
     def claim(self) -> tuple[bytes, bytes, tuple[bytes, bytes]]:
         """A login-shaped request naming a user with a wrong password: (method, path, (type, body))."""
         user = urllib.parse.quote(self.user()).encode()
         form = b"application/x-www-form-urlencoded"
-        return self.rng.choice([
-            (b"POST", b"/login.jsp", (form, b"os_username=" + user + b"&os_password=wrong&os_cookie=true")),
-            (b"POST", b"/rest/gadget/1.0/login", (form, b"os_username=" + user + b"&os_password=" + self.junk(8))),
-            (b"POST", b"/rest/auth/1/session", (b"application/json", b'{"username": "' + user + b'", "password": 1}')),
-            (b"POST", b"/plugins/servlet/samlconsumer", (form, xxe_saml(self.user()))),
-        ])
+        return self.rng.choice(
+            [
+                (b"POST", b"/login.jsp", (form, b"os_username=" + user + b"&os_password=wrong&os_cookie=true")),
+                (b"POST", b"/rest/gadget/1.0/login", (form, b"os_username=" + user + b"&os_password=" + self.junk(8))),
+                (
+                    b"POST",
+                    b"/rest/auth/1/session",
+                    (b"application/json", b'{"username": "' + user + b'", "password": 1}'),
+                ),
+                (b"POST", b"/plugins/servlet/samlconsumer", (form, xxe_saml(self.user()))),
+            ]
+        )
 
     def request(self) -> bytes:
         headers = [b"Host: 127.0.0.1", b"Connection: close"]
@@ -156,8 +200,9 @@ async def send(port: int, raw: bytes) -> int | None:
 async def test_proxy_survives_garbage_and_grants_nothing(make_stack, redis_client):
     # Every claim takes the full path (granted ahead, then rolled back when upstream
     # rejects it): the per-client rate limit is not what this test is about.
-    stack = make_stack(product_overrides={"inactivity": "60s"},
-                       proxy_overrides={"claim_rate_per_client": 100_000}).start()
+    stack = make_stack(
+        product_overrides={"inactivity": "60s"}, proxy_overrides={"claim_rate_per_client": 100_000}
+    ).start()
     before = members(stack)
     garbage = Garbage(SEED)
     limit = asyncio.Semaphore(16)

@@ -18,8 +18,14 @@ def client(cookies: bool = True) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=20))
 
 
-async def login(session: aiohttp.ClientSession, base: str, user: str, password: str | None = None,
-                path: str = "/login.jsp", headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+async def login(
+    session: aiohttp.ClientSession,
+    base: str,
+    user: str,
+    password: str | None = None,
+    path: str = "/login.jsp",
+    headers: dict[str, str] | None = None,
+) -> aiohttp.ClientResponse:
     data = {"os_username": user, "os_password": user if password is None else password, "os_cookie": "true"}
     async with session.post(base + path, data=data, headers=headers, allow_redirects=False) as response:
         await response.read()
@@ -34,11 +40,8 @@ def cookie_of(session: aiohttp.ClientSession, name: str) -> str:
     return {c.key: c.value for c in session.cookie_jar}[name]
 
 
-
-
 def records(state: dict, *, user: str | None = None, path: str | None = None) -> list[dict]:
-    return [r for r in state["requests"]
-            if (user is None or r["user"] == user) and (path is None or r["path"] == path)]
+    return [r for r in state["requests"] if (user is None or r["user"] == user) and (path is None or r["path"] == path)]
 
 
 def metric(port: int, name: str, **labels: str) -> float:
@@ -63,8 +66,14 @@ def redis_dump(url: str) -> bytes:
     import redis
 
     db = redis.Redis.from_url(url)
-    readers = {b"string": db.get, b"hash": db.hgetall, b"set": db.smembers, b"list": lambda k: db.lrange(k, 0, -1),
-               b"zset": lambda k: db.zrange(k, 0, -1, withscores=True), b"stream": db.xrange}
+    readers = {
+        b"string": db.get,
+        b"hash": db.hgetall,
+        b"set": db.smembers,
+        b"list": lambda k: db.lrange(k, 0, -1),
+        b"zset": lambda k: db.zrange(k, 0, -1, withscores=True),
+        b"stream": db.xrange,
+    }
     parts = []
     try:
         for key in db.scan_iter(count=1000):
@@ -77,7 +86,8 @@ def redis_dump(url: str) -> bytes:
 
 async def fetch(method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> tuple[int, Any, str]:
     """One request from a fresh client without cookies: (status, headers, text)."""
-    async with client(cookies=False) as session, session.request(
-        method, url, headers=headers, allow_redirects=False, **kwargs
-    ) as response:
+    async with (
+        client(cookies=False) as session,
+        session.request(method, url, headers=headers, allow_redirects=False, **kwargs) as response,
+    ):
         return response.status, response.headers, await response.text()

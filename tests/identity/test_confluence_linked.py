@@ -42,18 +42,29 @@ class LinkedStack(Stack):
 
     def settings(self, proxy_port: int, metrics_port: int, admin_port: int) -> dict[str, Any]:
         settings = super().settings(proxy_port, metrics_port, admin_port)
-        settings["products"].append({
-            "name": "confluence", "kind": "confluence", "upstream": self.confluence_sim_url,
-            "license_group": "confluence-users", "directory": "confluence-rest", "admin_user": "admin",
-            "admin_password": "admin", "inactivity": "3s", "allow_short_inactivity": True,
-            "exclude_users": ["admin"], "listen": f"127.0.0.1:{self.confluence_port}", "also_grant": ["jira"],
-        })
+        settings["products"].append(
+            {
+                "name": "confluence",
+                "kind": "confluence",
+                "upstream": self.confluence_sim_url,
+                "license_group": "confluence-users",
+                "directory": "confluence-rest",
+                "admin_user": "admin",
+                "admin_password": "admin",
+                "inactivity": "3s",
+                "allow_short_inactivity": True,
+                "exclude_users": ["admin"],
+                "listen": f"127.0.0.1:{self.confluence_port}",
+                "also_grant": ["jira"],
+            }
+        )
         return settings
 
     def start_simulator(self) -> Process:
         jira = super().start_simulator()
-        args = seatgate_cmd("simulate", "--product", "confluence", "--port", str(self.confluence_sim_port),
-                            "--no-ausername")
+        args = seatgate_cmd(
+            "simulate", "--product", "confluence", "--port", str(self.confluence_sim_port), "--no-ausername"
+        )
         proc = Process(args, self.tmp / "confluence-simulator.log")
         self.processes.append(proc)
         wait_for_port(self.confluence_sim_port, 20, proc.proc)
@@ -64,8 +75,12 @@ class LinkedStack(Stack):
             return json.load(response)
 
     def confluence_post(self, path: str, body: dict[str, Any]) -> None:
-        request = urllib.request.Request(f"{self.confluence_sim_url}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            f"{self.confluence_sim_url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
@@ -76,8 +91,9 @@ class LinkedStack(Stack):
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory, redis_server):
     redis_server.cli("FLUSHALL")
-    stack = LinkedStack(tmp=tmp_path_factory.mktemp("linked"), redis_url=redis_server.url,
-                        product_overrides={"inactivity": "60s"})
+    stack = LinkedStack(
+        tmp=tmp_path_factory.mktemp("linked"), redis_url=redis_server.url, product_overrides={"inactivity": "60s"}
+    )
     try:
         yield stack.start()
     finally:
@@ -112,9 +128,11 @@ async def test_confluence_without_ausername_works_end_to_end(linked):
         cookie = {"Cookie": f"JSESSIONID={cookie_of(direct, 'JSESSIONID')}"}
     seq = linked.confluence_state()["request_seq"]
     async with client(cookies=False) as browser:
+
         async def view(page_id: int) -> int:
             async with browser.get(f"{base}/pages/viewpage.action?pageId={page_id}", headers=cookie) as page:
                 return page.status
+
         assert await asyncio.gather(*(view(1000 + n) for n in range(8))) == [200] * 8
     lookups = records(linked.confluence_state(seq), path="/rest/api/user/current")
     assert [r["user"] for r in lookups] == ["bob"]
@@ -134,7 +152,9 @@ async def test_confluence_activity_also_grants_the_jira_licence(linked):
     assert await wait_until(lambda: "carol" in linked.sim_state(requests=False)["members"], 10), linked.logs()
     assert "carol" in linked.confluence_members()
     # So the Jira issue macro, Confluence calling Jira over the app link as carol, works.
-    macro = {"Authorization": 'OAuth oauth_consumer_key="confluence", oauth_token="", '
-                              'xoauth_requestor_id="carol", oauth_signature="not-checked"'}
+    macro = {
+        "Authorization": 'OAuth oauth_consumer_key="confluence", oauth_token="", '
+        'xoauth_requestor_id="carol", oauth_signature="not-checked"'
+    }
     status, _, _ = await fetch("GET", f"{linked.proxy_url}/rest/api/2/issue/MAC-1", macro)
     assert status == 200

@@ -42,7 +42,8 @@ STORM_USERS = [f"user{n:04d}" for n in range(21, 221)]  # 200 real usernames
 @pytest.fixture(scope="module")
 def jira(module_stack):
     return module_stack(
-        product="jira", sim_args=["--users", "220", "--name-refused-users"],
+        product="jira",
+        sim_args=["--users", "220", "--name-refused-users"],
         product_overrides={"inactivity": "3s"},
         # The tests play several client addresses through X-Forwarded-For, as nginx would.
         proxy_overrides={"trusted_proxies": ["127.0.0.1/32"], "replay_max_body": 4096},
@@ -87,16 +88,16 @@ async def test_token_created_through_the_ui_relicenses_its_owner_before_forwardi
     async with client() as browser:
         assert (await login(browser, jira.proxy_url, "alice")).status == 302
         SECRETS.extend([cookie_of(browser, "JSESSIONID"), cookie_of(browser, "seraph.rememberme.cookie")])
-        async with browser.post(f"{jira.proxy_url}/rest/pat/latest/tokens",
-                                json={"name": "ci", "expirationDuration": 30}) as created:
+        async with browser.post(
+            f"{jira.proxy_url}/rest/pat/latest/tokens", json={"name": "ci", "expirationDuration": 30}
+        ) as created:
             assert created.status == 201
             token = (await created.json())["rawToken"]
     SECRETS.append(token)
     # The owner goes idle (inactivity 3 s) and loses the seat.
     assert await wait_until(lambda: "alice" not in members(jira), 20), jira.logs()
     seq = seq_now(jira)
-    status, headers, _ = await fetch("GET", f"{jira.proxy_url}/rest/api/2/myself",
-                                     {"Authorization": f"Bearer {token}"})
+    status, headers, _ = await fetch("GET", f"{jira.proxy_url}/rest/api/2/myself", {"Authorization": f"Bearer {token}"})
     assert status == 200 and headers["X-AUSERNAME"] == "alice", jira.logs()
     calls = records(since(jira, seq), path="/rest/api/2/myself")
     # Granted before forwarding: upstream saw one request, already licensed.
@@ -132,8 +133,9 @@ async def test_saml_login_of_an_unlicensed_user_lands_licensed(jira):
     _, _, idp = await fetch("GET", f"{jira.proxy_url}/plugins/servlet/saml/auth?user=dave&os_destination=/browse/SSO-1")
     form = dict(re.findall(r'name="(SAMLResponse|RelayState)" value="([^"]*)"', idp))
     async with client() as browser:
-        async with browser.post(f"{jira.proxy_url}/plugins/servlet/samlconsumer", data=form,
-                                allow_redirects=False) as landed:
+        async with browser.post(
+            f"{jira.proxy_url}/plugins/servlet/samlconsumer", data=form, allow_redirects=False
+        ) as landed:
             assert landed.status == 302 and landed.headers["Location"] == "/browse/SSO-1", jira.logs()
             assert landed.headers["X-AUSERNAME"] == "dave"
         SECRETS.append(cookie_of(browser, "JSESSIONID"))
@@ -164,8 +166,12 @@ async def test_unknown_session_refused_for_the_licence_is_granted_and_replayed_w
         jira.sim_post("/__sim/members", {"remove": [user]})
         SECRETS.append(sessions[user]["Cookie"].split("=", 1)[1])
     async with client(cookies=False) as browser:
-        async with browser.post(f"{jira.proxy_url}/secure/AddComment.jspa", data="id=RPL-1&comment=first+words",
-                                headers={**sessions["user0001"], **FORM}, allow_redirects=False) as posted:
+        async with browser.post(
+            f"{jira.proxy_url}/secure/AddComment.jspa",
+            data="id=RPL-1&comment=first+words",
+            headers={**sessions["user0001"], **FORM},
+            allow_redirects=False,
+        ) as posted:
             assert posted.status == 302 and posted.headers["Location"] == "/browse/RPL-1", jira.logs()
         async with browser.get(f"{jira.proxy_url}/browse/RPL-1", headers=sessions["user0001"]) as page:
             assert (await page.text()).count("first words") == 1  # the body went upstream once, and whole
@@ -173,12 +179,20 @@ async def test_unknown_session_refused_for_the_licence_is_granted_and_replayed_w
         # A body larger than replay_max_body is not kept: the refusal stands, the seat is granted.
         too_large = metric(jira.metrics_ports[0], "seatgate_replays_total", outcome="too_large")
         body = "id=RPL-2&comment=" + "x" * 5000
-        async with browser.post(f"{jira.proxy_url}/secure/AddComment.jspa", data=body,
-                                headers={**sessions["user0002"], **FORM}, allow_redirects=False) as refused:
+        async with browser.post(
+            f"{jira.proxy_url}/secure/AddComment.jspa",
+            data=body,
+            headers={**sessions["user0002"], **FORM},
+            allow_redirects=False,
+        ) as refused:
             assert refused.status == 403
         assert metric(jira.metrics_ports[0], "seatgate_replays_total", outcome="too_large") == too_large + 1
-        async with browser.post(f"{jira.proxy_url}/secure/AddComment.jspa", data=body,
-                                headers={**sessions["user0002"], **FORM}, allow_redirects=False) as retried:
+        async with browser.post(
+            f"{jira.proxy_url}/secure/AddComment.jspa",
+            data=body,
+            headers={**sessions["user0002"], **FORM},
+            allow_redirects=False,
+        ) as retried:
             assert retried.status == 302
 
 
@@ -189,11 +203,13 @@ async def test_forged_identity_headers_change_nothing(jira):
     async with client(cookies=False) as intruder:
         async with intruder.get(f"{jira.proxy_url}/browse/FRG-1", headers=forged, allow_redirects=False) as page:
             assert page.status == 302 and page.headers["X-AUSERNAME"] == "anonymous"
-        async with intruder.post(f"{jira.proxy_url}/rest/api/2/issue", json={"fields": {"summary": "x"}},
-                                 headers=forged) as created:
+        async with intruder.post(
+            f"{jira.proxy_url}/rest/api/2/issue", json={"fields": {"summary": "x"}}, headers=forged
+        ) as created:
             assert created.status == 401
-        async with intruder.get(f"{jira.proxy_url}/rest/api/2/myself",
-                                headers={**forged, **basic("user0006", wrong)}) as me:
+        async with intruder.get(
+            f"{jira.proxy_url}/rest/api/2/myself", headers={**forged, **basic("user0006", wrong)}
+        ) as me:
             assert me.status == 401
     await asyncio.sleep(0.5)
     db = redis.Redis.from_url(jira.redis_url, decode_responses=True)
@@ -206,8 +222,10 @@ async def test_forged_identity_headers_change_nothing(jira):
 
 async def test_app_link_requests_refresh_a_licensed_user_but_never_take_a_seat(jira):
     def link(user: str) -> dict[str, str]:
-        return {"Authorization": f'OAuth oauth_consumer_key="confluence", oauth_token="", '
-                                 f'xoauth_requestor_id="{user}", oauth_signature="not-checked"'}
+        return {
+            "Authorization": f'OAuth oauth_consumer_key="confluence", oauth_token="", '
+            f'xoauth_requestor_id="{user}", oauth_signature="not-checked"'
+        }
 
     async with client(cookies=False) as server:
         async with server.get(f"{jira.proxy_url}/rest/api/2/myself", headers=link("user0003")) as refused:
@@ -241,8 +259,9 @@ async def test_wrong_password_storm_leaves_no_one_licensed(jira):
                 response = await login(session, jira.proxy_url, user, wrong, headers=headers)
                 return response.status
             if i % 3 == 1:
-                async with session.post(f"{jira.proxy_url}/rest/auth/1/session", headers=headers,
-                                        json={"username": user, "password": wrong}) as response:
+                async with session.post(
+                    f"{jira.proxy_url}/rest/auth/1/session", headers=headers, json={"username": user, "password": wrong}
+                ) as response:
                     return response.status
             auth = basic(user, wrong)
             SECRETS.append(auth["Authorization"].split(" ", 1)[1])

@@ -30,20 +30,23 @@ def test_name_id_of_an_identity_providers_response() -> None:
     assert name_id(encoded(build_response("alice", "https://jira/plugins/servlet/samlconsumer"))) == "alice"
 
 
-@pytest.mark.parametrize("xml", [
-    # entity expansion ("billion laughs") and external entities: refused by the parser
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-    '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>',
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
-    # a DTD alone is refused too
-    '<?xml version="1.0"?><!DOCTYPE r><r/>',
-    # not a Response, a failed login, an encrypted assertion, no subject
-    '<r xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><NameID>alice</NameID></r>',
-    build_response("alice", "x").replace("status:Success", "status:Requester"),
-    build_response("alice", "x").replace("saml:Assertion", "saml:EncryptedAssertion"),
-    build_response("alice", "x").replace("saml:Subject", "saml:Other"),
-    "not xml at all",
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # entity expansion ("billion laughs") and external entities: refused by the parser
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>',
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        # a DTD alone is refused too
+        '<?xml version="1.0"?><!DOCTYPE r><r/>',
+        # not a Response, a failed login, an encrypted assertion, no subject
+        '<r xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><NameID>alice</NameID></r>',
+        build_response("alice", "x").replace("status:Success", "status:Requester"),
+        build_response("alice", "x").replace("saml:Assertion", "saml:EncryptedAssertion"),
+        build_response("alice", "x").replace("saml:Subject", "saml:Other"),
+        "not xml at all",
+    ],
+)
 def test_name_id_refuses_what_is_not_a_plain_successful_response(xml: str) -> None:
     assert name_id(encoded(xml)) is None
 
@@ -60,8 +63,18 @@ def test_a_saml_post_to_a_consumer_path_is_a_claim() -> None:
     hasher = KeyedHasher(b"k" * 32)
     body = urlencode({"SAMLResponse": encoded(build_response("carol", "x"))}).encode()
     consumers = frozenset({"/plugins/servlet/samlconsumer"})
-    common = dict(kind="jira", method="POST", query="", cookie_header="", authorization="", content_type=FORM,
-                  body=body, session_cookies=["JSESSIONID"], rememberme_cookies=[], saml_paths=consumers)
+    common = dict(
+        kind="jira",
+        method="POST",
+        query="",
+        cookie_header="",
+        authorization="",
+        content_type=FORM,
+        body=body,
+        session_cookies=["JSESSIONID"],
+        rememberme_cookies=[],
+        saml_paths=consumers,
+    )
     creds = extract(hasher, path="/plugins/servlet/samlconsumer", **common)
     assert (creds.claimed_user, creds.claim_source) == ("carol", "saml")
     assert extract(hasher, path="/elsewhere", **common).claimed_user is None
@@ -82,18 +95,21 @@ def test_token_creation_answer() -> None:
 
 
 # -- claims ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("named", "reason", "verdict"), [
-    ("alice", None, "confirmed"),
-    (None, "OK", "confirmed"),  # a product without X-AUSERNAME: the login went through
-    (None, "OUT, OK", "confirmed"),
-    ("anonymous", "AUTHENTICATED_FAILED", "rejected"),
-    (None, "AUTHENTICATED_FAILED", "rejected"),
-    ("anonymous", None, "rejected"),
-    ("anonymous", "AUTHORISATION_FAILED", "authenticated"),  # right password, no licence
-    ("alice", "AUTHORISATION_FAILED", "authenticated"),
-    ("bob", None, None),  # another credential (a session) decided the answer
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("named", "reason", "verdict"),
+    [
+        ("alice", None, "confirmed"),
+        (None, "OK", "confirmed"),  # a product without X-AUSERNAME: the login went through
+        (None, "OUT, OK", "confirmed"),
+        ("anonymous", "AUTHENTICATED_FAILED", "rejected"),
+        (None, "AUTHENTICATED_FAILED", "rejected"),
+        ("anonymous", None, "rejected"),
+        ("anonymous", "AUTHORISATION_FAILED", "authenticated"),  # right password, no licence
+        ("alice", "AUTHORISATION_FAILED", "authenticated"),
+        ("bob", None, None),  # another credential (a session) decided the answer
+        (None, None, None),
+    ],
+)
 def test_claim_verdict(named: str | None, reason: str | None, verdict: str | None) -> None:
     assert claim_verdict("alice", named, reason) == verdict
 
@@ -129,9 +145,16 @@ async def test_claim_guard_cooldown_is_shared_and_rollback_is_queued(fake_redis)
     assert await other.admit("jira", "alice", "2.2.2.2") == "cooldown"  # any client, any proxy
     assert await other.admit("jira", "bob", "1.1.1.1") is None
     entries = await fake_redis.xrange(ProductKeys("jira").grants)
-    assert [e[1] for e in entries] == [{"action": "rollback", "user": "alice", "request_id": "r1",
-                                        "client": "1.1.1.1", "reason": "wrong",
-                                        "requested_at": entries[0][1]["requested_at"]}]
+    assert [e[1] for e in entries] == [
+        {
+            "action": "rollback",
+            "user": "alice",
+            "request_id": "r1",
+            "client": "1.1.1.1",
+            "reason": "wrong",
+            "requested_at": entries[0][1]["requested_at"],
+        }
+    ]
     # A confirmed identity of the user seen since the grant: no rollback.
     one.begin("jira", "carol")
     one.confirmed("jira", "carol")

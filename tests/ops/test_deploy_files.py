@@ -39,8 +39,7 @@ def load_yaml(path: Path) -> list[Any]:
 
 
 def k8s_objects() -> list[dict[str, Any]]:
-    return [doc for path in sorted(K8S.glob("*.yaml")) if path.name != "kustomization.yaml"
-            for doc in load_yaml(path)]
+    return [doc for path in sorted(K8S.glob("*.yaml")) if path.name != "kustomization.yaml" for doc in load_yaml(path)]
 
 
 def k8s_object(kind: str, name: str) -> dict[str, Any]:
@@ -61,11 +60,11 @@ def env_setting_problem(name: str) -> str | None:
     for depth, part in enumerate(parts):
         field = model.model_fields.get(part)
         if field is None:
-            return f"{name}: no setting {'.'.join(parts[:depth + 1])!r}"
+            return f"{name}: no setting {'.'.join(parts[: depth + 1])!r}"
         if depth < len(parts) - 1:
             annotation = field.annotation
             if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-                return f"{name}: {'.'.join(parts[:depth + 1])!r} has no nested settings"
+                return f"{name}: {'.'.join(parts[: depth + 1])!r} has no nested settings"
             model = annotation
     return None
 
@@ -89,8 +88,10 @@ def unknown_keys(data: dict[str, Any], model: type[BaseModel], prefix: str = "")
 
 def settings_documents() -> dict[str, str]:
     """Every seatgate settings file in deploy/, by where it comes from."""
-    documents = {str(p.relative_to(REPO)): p.read_text() for p in (DEPLOY / "seatgate.example.toml",
-                                                                    DEPLOY / "compose" / "seatgate.toml")}
+    documents = {
+        str(p.relative_to(REPO)): p.read_text()
+        for p in (DEPLOY / "seatgate.example.toml", DEPLOY / "compose" / "seatgate.toml")
+    }
     documents["deploy/k8s/configmap.yaml"] = k8s_object("ConfigMap", "seatgate-config")["data"]["seatgate.toml"]
     return documents
 
@@ -110,8 +111,12 @@ def test_example_config_documents_every_setting():
     text = (DEPLOY / "seatgate.example.toml").read_text()
     missing = [
         f"{model.__name__}.{name}"
-        for model in (Settings, Settings.model_fields["proxy"].annotation, Settings.model_fields["worker"].annotation,
-                      ProductSettings)
+        for model in (
+            Settings,
+            Settings.model_fields["proxy"].annotation,
+            Settings.model_fields["worker"].annotation,
+            ProductSettings,
+        )
         for name in model.model_fields
         if name not in ("proxy", "worker", "products") and not re.search(rf"^(# )?{name} = ", text, re.MULTILINE)
     ]
@@ -125,8 +130,11 @@ def test_every_seatgate_environment_variable_is_a_setting():
         for name in re.findall(r"\bSEATGATE_[A-Z0-9_]+", path.read_text(errors="replace")):
             used.setdefault(name, set()).add(str(path.relative_to(REPO)))
     assert "SEATGATE_PROXY__METRICS_LISTEN" in used  # the scan found what it looks for
-    problems = [f"{problem} (in {', '.join(sorted(used[name]))})"
-                for name in sorted(used) if (problem := env_setting_problem(name))]
+    problems = [
+        f"{problem} (in {', '.join(sorted(used[name]))})"
+        for name in sorted(used)
+        if (problem := env_setting_problem(name))
+    ]
     assert problems == []
 
 
@@ -234,7 +242,7 @@ def test_compose_references_files_that_exist():
     # nginx rewrites the example's documented addresses: they must still be in it.
     example = (REPO / "nginx.conf.example").read_text()
     sed = " ".join(_command_words(services["nginx"]))
-    for old in re.findall(r's/([^/]+)/', sed):
+    for old in re.findall(r"s/([^/]+)/", sed):
         assert old in example, f"nginx.conf.example no longer contains {old!r}"
     # Prometheus scrapes each seatgate service on the port it listens on.
     scrape = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")[0]
@@ -264,10 +272,14 @@ def test_dockerfile():
     assert user.split(":")[0] not in ("root", "0")
     assert json.loads(next(arg for op, arg in instructions if op == "ENTRYPOINT")) == ["seatgate"]
     # Nothing the build copies may be excluded by .dockerignore.
-    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
-    copied = {src for op, arg in instructions if op == "COPY" and not arg.startswith("--from")
-              for src in arg.split()[:-1]}
+    ignored = {
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    copied = {
+        src for op, arg in instructions if op == "COPY" and not arg.startswith("--from") for src in arg.split()[:-1]
+    }
     assert copied and not copied & ignored
     assert all((REPO / src).exists() for src in copied)
 
@@ -293,14 +305,18 @@ def test_k8s_objects():
         if obj["kind"] != "Namespace":
             assert obj["metadata"]["namespace"] == "seatgate", obj["metadata"]["name"]
     kustomization = load_yaml(K8S / "kustomization.yaml")[0]
-    assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S.glob("*.yaml")
-                                                         if p.name != "kustomization.yaml")
+    assert sorted(kustomization["resources"]) == sorted(
+        p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"
+    )
 
 
-@pytest.mark.parametrize(("name", "role", "listen_env", "port_name", "probe_port_name"), [
-    ("seatgate-proxy", "proxy", "SEATGATE_PROXY__METRICS_LISTEN", "metrics", "metrics"),
-    ("seatgate-worker", "worker", "SEATGATE_WORKER__ADMIN_LISTEN", "admin", "admin"),
-])
+@pytest.mark.parametrize(
+    ("name", "role", "listen_env", "port_name", "probe_port_name"),
+    [
+        ("seatgate-proxy", "proxy", "SEATGATE_PROXY__METRICS_LISTEN", "metrics", "metrics"),
+        ("seatgate-worker", "worker", "SEATGATE_WORKER__ADMIN_LISTEN", "admin", "admin"),
+    ],
+)
 def test_k8s_deployment_probes_and_mounts(name, role, listen_env, port_name, probe_port_name):
     deployment = k8s_object("Deployment", name)
     spec = deployment["spec"]
@@ -335,8 +351,12 @@ def test_k8s_deployment_probes_and_mounts(name, role, listen_env, port_name, pro
 
 def test_k8s_services_and_autoscaler():
     for service in (o for o in k8s_objects() if o["kind"] == "Service"):
-        selected = [d for d in k8s_objects() if d["kind"] == "Deployment"
-                    and service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        selected = [
+            d
+            for d in k8s_objects()
+            if d["kind"] == "Deployment"
+            and service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
         assert len(selected) == 1, service["metadata"]["name"]
         port_names = {p["name"] for p in _container(selected[0])["ports"]}
         assert {p["targetPort"] for p in service["spec"]["ports"]} <= port_names
@@ -365,12 +385,19 @@ def parse_unit(path: Path) -> dict[str, list[tuple[str, str]]]:
     return sections
 
 
-HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-             "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX"}
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "CapabilityBoundingSet": "",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+}
 
 
-@pytest.mark.parametrize(("unit", "role"), [("seatgate-proxy@.service", "proxy"),
-                                             ("seatgate-worker.service", "worker")])
+@pytest.mark.parametrize(
+    ("unit", "role"), [("seatgate-proxy@.service", "proxy"), ("seatgate-worker.service", "worker")]
+)
 def test_systemd_units(unit, role):
     sections = parse_unit(SYSTEMD / unit)
     assert {"Unit", "Service", "Install"} <= set(sections)
@@ -391,13 +418,20 @@ def test_systemd_units(unit, role):
 def test_systemd_analyze_verify(tmp_path):
     # verify wants the ExecStart binary to exist and a template to be instantiated.
     seatgate = shutil.which("seatgate") or str(REPO / ".venv" / "bin" / "seatgate")
-    names = {"seatgate-proxy@.service": "seatgate-proxy@8081.service",
-             "seatgate-worker.service": "seatgate-worker.service"}
+    names = {
+        "seatgate-proxy@.service": "seatgate-proxy@8081.service",
+        "seatgate-worker.service": "seatgate-worker.service",
+    }
     for source, target in names.items():
         text = (SYSTEMD / source).read_text().replace("/opt/seatgate/bin/seatgate", seatgate)
         (tmp_path / target).write_text(text)
-    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / t) for t in names.values())],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *(str(tmp_path / t) for t in names.values())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), (
         result.stdout + result.stderr
     )

@@ -52,9 +52,14 @@ async def upstream() -> AsyncIterator[StartUpstream]:
 
 
 def product(url: str, kind: str = "jira", **overrides: Any) -> dict[str, Any]:
-    return {"name": kind, "kind": kind, "upstream": url,
-            "license_group": "jira-software-users" if kind == "jira" else "confluence-users",
-            "admin_password": "admin", **overrides}
+    return {
+        "name": kind,
+        "kind": kind,
+        "upstream": url,
+        "license_group": "jira-software-users" if kind == "jira" else "confluence-users",
+        "admin_password": "admin",
+        **overrides,
+    }
 
 
 def settings(redis_url: str, *products: dict[str, Any]) -> Settings:
@@ -86,8 +91,9 @@ def dark_features_page(*features: str):
     async def page(request: web.Request, handler):
         if request.path == "/secure/SiteDarkFeatures!default.jspa":
             items = "".join(f"<li>{f}</li>" for f in features)
-            return web.Response(text=f"<html><h2>Site Dark Features</h2><ul>{items}</ul></html>",
-                                content_type="text/html")
+            return web.Response(
+                text=f"<html><h2>Site Dark Features</h2><ul>{items}</ul></html>", content_type="text/html"
+            )
         return await handler(request)
 
     return page
@@ -106,11 +112,24 @@ async def test_healthy_setup(upstream, tmp_path):
         redis.stop()
     assert not doctor.failed
     assert {check: f.status for check, f in findings.items()} == {
-        "redis": OK, "redis-persistence": OK, "redis-eviction": OK, "redis-clock": OK,
-        "jira/upstream": OK, "jira/clock": OK, "jira/directory": OK, "jira/admin-login": OK,
-        "jira/group-access": OK, "jira/licence-group": OK, "jira/websudo": OK, "jira/notifications": OK,
-        "wiki/upstream": OK, "wiki/clock": OK, "wiki/directory": OK, "wiki/admin-login": OK,
-        "wiki/group-access": OK, "wiki/licence-group": OK,
+        "redis": OK,
+        "redis-persistence": OK,
+        "redis-eviction": OK,
+        "redis-clock": OK,
+        "jira/upstream": OK,
+        "jira/clock": OK,
+        "jira/directory": OK,
+        "jira/admin-login": OK,
+        "jira/group-access": OK,
+        "jira/licence-group": OK,
+        "jira/websudo": OK,
+        "jira/notifications": OK,
+        "wiki/upstream": OK,
+        "wiki/clock": OK,
+        "wiki/directory": OK,
+        "wiki/admin-login": OK,
+        "wiki/group-access": OK,
+        "wiki/licence-group": OK,
     }, "\n".join(f.line() for f in findings.values())
     assert "append-only file on" in findings["redis-persistence"].finding
     # directory = auto is resolved by probing, and the doctor says to what.
@@ -124,18 +143,43 @@ async def test_healthy_setup(upstream, tmp_path):
 # -- each problem is found, and comes with its fix ----------------------------------------
 PROBLEMS = {
     "wrong password": (dict(), dict(admin_password="wrong"), "jira/admin-login", FAIL, "admin_password"),
-    "not an administrator": (dict(licensed=("alice",)), dict(admin_user="alice", admin_password="alice"),
-                             "jira/group-access", FAIL, "give it Jira Administrators"),
-    "licence group missing": (dict(), dict(license_group="floating-users"), "jira/group-access", FAIL,
-                              "create it or correct license_group"),
-    "group without application access": (dict(), dict(license_group="staff"), "jira/licence-group", FAIL,
-                                         "Application access"),
-    "unknown application role": (dict(), dict(app_role="jira-servicedesk"), "jira/licence-group", FAIL,
-                                 "set app_role to one of jira-software"),
+    "not an administrator": (
+        dict(licensed=("alice",)),
+        dict(admin_user="alice", admin_password="alice"),
+        "jira/group-access",
+        FAIL,
+        "give it Jira Administrators",
+    ),
+    "licence group missing": (
+        dict(),
+        dict(license_group="floating-users"),
+        "jira/group-access",
+        FAIL,
+        "create it or correct license_group",
+    ),
+    "group without application access": (
+        dict(),
+        dict(license_group="staff"),
+        "jira/licence-group",
+        FAIL,
+        "Application access",
+    ),
+    "unknown application role": (
+        dict(),
+        dict(app_role="jira-servicedesk"),
+        "jira/licence-group",
+        FAIL,
+        "set app_role to one of jira-software",
+    ),
     "licence exceeded": (dict(seats=1, licensed=("alice",)), dict(), "jira/licence-group", WARN, "buy seats"),
     "websudo": (dict(middleware=websudo_required), dict(), "jira/websudo", FAIL, "jira.websudo.is.disabled"),
-    "dark feature off": (dict(middleware=dark_features_page("some.other.feature")), dict(), "jira/notifications",
-                         WARN, DARK_FEATURE),
+    "dark feature off": (
+        dict(middleware=dark_features_page("some.other.feature")),
+        dict(),
+        "jira/notifications",
+        WARN,
+        DARK_FEATURE,
+    ),
     "dark features unreadable": (dict(), dict(), "jira/notifications", WARN, "SiteDarkFeatures!default.jspa"),
 }
 
@@ -153,12 +197,14 @@ async def test_problem_found_with_fix(case, upstream, redis_url):
 
 async def test_group_in_crowd_is_checked_with_crowd_credentials(upstream, redis_url):
     url = await upstream("jira")
-    good = await product_findings(redis_url, product(url, directory="crowd", crowd_url=url,
-                                                     crowd_app="seatgate", crowd_password="seatgate"))
+    good = await product_findings(
+        redis_url, product(url, directory="crowd", crowd_url=url, crowd_app="seatgate", crowd_password="seatgate")
+    )
     assert good["jira/group-access"].status == OK and "crowd_app seatgate" in good["jira/group-access"].finding
     assert "jira/websudo" not in good  # group changes go to Crowd, not to Jira's WebSudo-guarded REST
-    bad = await product_findings(redis_url, product(url, directory="crowd", crowd_url=url,
-                                                    crowd_app="seatgate", crowd_password="wrong"))
+    bad = await product_findings(
+        redis_url, product(url, directory="crowd", crowd_url=url, crowd_app="seatgate", crowd_password="wrong")
+    )
     assert bad["jira/group-access"].status == FAIL, bad["jira/group-access"].line()
 
 
@@ -217,8 +263,14 @@ async def test_redis_unreachable():
 # -- the command ----------------------------------------------------------------------------
 async def run_cli(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "seatgate", "doctor", *args, cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "seatgate",
+        "doctor",
+        *args,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -232,8 +284,10 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
 async def test_command_exit_status_and_json(upstream, redis_url, tmp_path):
     url = await upstream("jira")
     config = tmp_path / "seatgate.toml"
-    config.write_text(f'redis_url = "{redis_url}"\n[[products]]\nname = "jira"\nkind = "jira"\n'
-                      f'upstream = "{url}"\nlicense_group = "jira-software-users"\nadmin_password = "admin"\n')
+    config.write_text(
+        f'redis_url = "{redis_url}"\n[[products]]\nname = "jira"\nkind = "jira"\n'
+        f'upstream = "{url}"\nlicense_group = "jira-software-users"\nadmin_password = "admin"\n'
+    )
     status, out, _ = await run_cli("--config", str(config))
     assert status == 0, out  # WARN only (no persistence on the test Redis, dark features unreadable)
     assert out.splitlines()[0].startswith("OK   redis: reachable")
@@ -250,4 +304,3 @@ async def test_configuration_error_exits_2(tmp_path):
     status, out, err = await run_cli("--config", str(tmp_path / "missing.toml"))
     assert status == 2 and out == ""
     assert "configuration error" in err and "no such file" in err
-

@@ -65,10 +65,14 @@ def proxy_request_counts(stack) -> list[float]:
     for port in stack.metrics_ports:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             text = response.read().decode()
-        totals.append(sum(
-            sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-            if sample.name == "seatgate_requests_total"
-        ))
+        totals.append(
+            sum(
+                sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "seatgate_requests_total"
+            )
+        )
     return totals
 
 
@@ -80,8 +84,17 @@ def nginx_front(stacks, redis_url, tls_cert, tmp_path):
     front.mkdir()
     https, http = free_port(), free_port()
     conf = front / "nginx.conf"
-    conf.write_text(render(proxies=stack.proxy_ports, upstream=stack.sim_port, https=https, http=http,
-                           cert=tls_cert[0], key=tls_cert[1], tmp=front))
+    conf.write_text(
+        render(
+            proxies=stack.proxy_ports,
+            upstream=stack.sim_port,
+            https=https,
+            http=http,
+            cert=tls_cert[0],
+            key=tls_cert[1],
+            tmp=front,
+        )
+    )
     proc = Process(nginx_args(conf, front), front / "nginx.out")
     try:
         try:
@@ -98,7 +111,8 @@ async def test_nginx_example_in_front_of_two_proxies(nginx_front, tls_cert):
     stack, base, plain = nginx_front
     context = ssl.create_default_context(cafile=str(tls_cert[0]))
     client = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=context), cookie_jar=aiohttp.CookieJar(unsafe=True),
+        connector=aiohttp.TCPConnector(ssl=context),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
         timeout=aiohttp.ClientTimeout(total=20),
     )
     async with client:

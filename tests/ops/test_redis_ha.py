@@ -57,17 +57,41 @@ class RedisCluster:
                 node = tmp / f"node-{port}"
                 node.mkdir()
                 # The cluster bus gets its own free port (default: port + 10000, which may be taken).
-                self.processes.append(Process([
-                    binary, "--port", str(port), "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
-                    "--dir", str(node), "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
-                    "--save", "", "--appendonly", "no", "--protected-mode", "no",
-                ], node / "redis.log"))
+                self.processes.append(
+                    Process(
+                        [
+                            binary,
+                            "--port",
+                            str(port),
+                            "--cluster-port",
+                            str(free_port()),
+                            "--bind",
+                            "127.0.0.1",
+                            "--dir",
+                            str(node),
+                            "--cluster-enabled",
+                            "yes",
+                            "--cluster-config-file",
+                            f"nodes-{port}.conf",
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                            "--protected-mode",
+                            "no",
+                        ],
+                        node / "redis.log",
+                    )
+                )
             for port, proc in zip(self.ports, self.processes, strict=True):
                 wait_for_port(port, 10, proc.proc)
             _cli("--cluster", "create", *self.nodes, "--cluster-replicas", "0", "--cluster-yes", timeout=30)
             # Every node must agree, or a client could be sent to one that has not seen the slots yet.
-            _wait(lambda: all("cluster_state:ok" in _cli("-p", str(p), "CLUSTER", "INFO") for p in self.ports),
-                  20, "cluster_state did not become ok")
+            _wait(
+                lambda: all("cluster_state:ok" in _cli("-p", str(p), "CLUSTER", "INFO") for p in self.ports),
+                20,
+                "cluster_state did not become ok",
+            )
         except BaseException:
             self.stop()
             raise
@@ -97,15 +121,31 @@ class RedisSentinel:
         self.port, self.sentinel_port = free_port(), free_port()
         self.processes: list[Process] = []
         try:
-            self.processes.append(Process([
-                binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(tmp),
-                "--save", "", "--appendonly", "no",
-            ], tmp / "master.log"))
+            self.processes.append(
+                Process(
+                    [
+                        binary,
+                        "--port",
+                        str(self.port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        str(tmp),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    tmp / "master.log",
+                )
+            )
             wait_for_port(self.port, 10, self.processes[0].proc)
             # Sentinel rewrites its configuration file, so it gets one of its own.
             conf = tmp / "sentinel.conf"
-            conf.write_text(f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {tmp}\n"
-                            f"sentinel monitor seatgate 127.0.0.1 {self.port} 1\n")
+            conf.write_text(
+                f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {tmp}\n"
+                f"sentinel monitor seatgate 127.0.0.1 {self.port} 1\n"
+            )
             self.processes.append(Process([binary, str(conf), "--sentinel"], tmp / "sentinel.log"))
             wait_for_port(self.sentinel_port, 10, self.processes[1].proc)
         except BaseException:
@@ -187,8 +227,18 @@ def test_product_keys_share_one_slot(redis_cluster):
     from seatgate.schema import GlobalKeys, ProductKeys
 
     keys = ProductKeys("jira")
-    product_keys = (keys.licensed, keys.granting, keys.revoking, keys.cap, keys.queue, keys.activity, keys.grants,
-                    keys.audit, keys.inflight("alice"), keys.identity("d1"))
+    product_keys = (
+        keys.licensed,
+        keys.granting,
+        keys.revoking,
+        keys.cap,
+        keys.queue,
+        keys.activity,
+        keys.grants,
+        keys.audit,
+        keys.inflight("alice"),
+        keys.identity("d1"),
+    )
     global_keys = (GlobalKeys.rules, GlobalKeys.rules_history, GlobalKeys.rules_audit, GlobalKeys.sweeper_lease)
     for group in (product_keys, global_keys):
         slots = {_cli("-p", str(redis_cluster.ports[0]), "CLUSTER", "KEYSLOT", key).strip() for key in group}
@@ -230,6 +280,7 @@ async def test_two_proxies_two_workers_on_cluster_make_one_directory_add(make_st
     stack = make_stack().start(workers=2, proxies=2)
     auth = {"Authorization": aiohttp.encode_basic_auth("erin", "erin")}
     async with core.session() as client:
+
         async def one(port: int) -> int:
             async with client.get(f"http://127.0.0.1:{port}/rest/api/2/myself", headers=auth) as response:
                 return response.status

@@ -35,4 +35,3 @@ def scrape(url: str) -> tuple[str, Samples]:
         for sample in family.samples:
             samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
     return text, samples
-

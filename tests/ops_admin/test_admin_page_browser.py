@@ -13,8 +13,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 # Markup in a username (the audit log keeps whatever name a client claimed) must stay text.
 HOSTILE_USER = "<img src=x onerror=window.__pwned=1>"
 RULE_ID = "ops-test-poller"
@@ -104,8 +110,9 @@ async def test_admin_page(make_stack, browser):
     await page.click("#explain-submit")
     await page.locator("#explain-rule", has_text=RULE_ID).wait_for()
     assert await page.locator("#explain-verdict").inner_text() == "background"
-    await page.fill("#paste-request", "POST /rest/opstest/8/poll HTTP/1.1\nHost: jira.example.com\n"
-                                      "Cookie: JSESSIONID=abc\n\n{}")
+    await page.fill(
+        "#paste-request", "POST /rest/opstest/8/poll HTTP/1.1\nHost: jira.example.com\nCookie: JSESSIONID=abc\n\n{}"
+    )
     await page.click("#paste-submit")
     # POST does not match a GET-only rule: the explanation must change with the pasted method.
     await page.locator("#explain-result", has_text="POST /rest/opstest/8/poll").wait_for()

@@ -39,10 +39,13 @@ def test_signed_session_round_trip_tampering_and_expiry():
 
 @pytest.fixture
 async def admin_app() -> AsyncIterator[str]:
-    settings = load_settings(overrides={
-        "secret": SECRET, "worker": {"admin_token": TOKEN},
-        "products": [{"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:9", "license_group": "g"}],
-    })
+    settings = load_settings(
+        overrides={
+            "secret": SECRET,
+            "worker": {"admin_token": TOKEN},
+            "products": [{"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:9", "license_group": "g"}],
+        }
+    )
 
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({"admin_user": request["admin_user"], "method": request.method})

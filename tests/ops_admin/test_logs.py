@@ -69,13 +69,15 @@ async def test_request_id_follows_a_grant_and_no_secret_leaks(make_stack):
         response = await login(client, stack.proxy_url, "alice")
         assert response.headers.get("X-Seraph-LoginReason") == "OK", stack.logs()
         cookies = {c.key: c.value for c in client.cookie_jar}
-        async with client.post(f"{stack.proxy_url}/rest/pat/latest/tokens",
-                               json={"name": "ci", "expirationDuration": 30}) as reply:
+        async with client.post(
+            f"{stack.proxy_url}/rest/pat/latest/tokens", json={"name": "ci", "expirationDuration": 30}
+        ) as reply:
             assert reply.status == 201, await reply.text()
             token = (await reply.json())["rawToken"]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as fresh:
-        async with fresh.get(f"{stack.proxy_url}/rest/api/2/myself",
-                             headers={"Authorization": f"Bearer {token}"}) as reply:
+        async with fresh.get(
+            f"{stack.proxy_url}/rest/api/2/myself", headers={"Authorization": f"Bearer {token}"}
+        ) as reply:
             assert reply.status == 200 and reply.headers["X-AUSERNAME"] == "alice"
         form = {"os_username": "bob", "os_password": wrong_form_password, "os_cookie": "true"}
         async with fresh.post(f"{stack.proxy_url}/login.jsp", data=form, allow_redirects=False) as reply:
@@ -100,9 +102,12 @@ async def test_request_id_follows_a_grant_and_no_secret_leaks(make_stack):
 
     # -- no secret in logs, Redis or metrics ---------------------------------------------
     leaks = {
-        "form password": wrong_form_password, "basic password": wrong_basic_password,
-        "basic header": basic.split()[1], "personal access token": token,
-        "admin token": stack.admin_token, "settings secret": stack.secret,
+        "form password": wrong_form_password,
+        "basic password": wrong_basic_password,
+        "basic header": basic.split()[1],
+        "personal access token": token,
+        "admin token": stack.admin_token,
+        "settings secret": stack.secret,
         **{f"cookie {name}": value for name, value in cookies.items()},
     }
     assert {"JSESSIONID", "seraph.rememberme.cookie"} <= set(cookies), cookies
@@ -118,6 +123,10 @@ async def test_request_id_follows_a_grant_and_no_secret_leaks(make_stack):
         "audit API": json.dumps(stack.admin("GET", "/api/v1/audit")[1]).encode(),
     }
     assert b"alice" in places["redis"] and b"alice" in places["proxy log"]  # the scan sees real content
-    found = [f"{what} in {where}" for where, blob in places.items()
-             for what, value in leaks.items() if value.encode() in blob]
+    found = [
+        f"{what} in {where}"
+        for where, blob in places.items()
+        for what, value in leaks.items()
+        if value.encode() in blob
+    ]
     assert not found, found

@@ -54,10 +54,14 @@ def check_series(samples: Samples, expected: dict[str, set[str]], where: str) ->
 async def test_proxy_and_worker_expose_every_series_and_health(tmp_path):
     (tmp_path / "redis").mkdir()
     redis = RedisServer(tmp_path / "redis")
-    stack = Stack(tmp=tmp_path, redis_url=redis.url, product_overrides={"inactivity": "2s"},
-                  # One retry: the injected directory failure fails the grant quickly and
-                  # stays under the breaker's threshold, so later grants are not refused.
-                  worker_overrides={"directory_retries": 1})
+    stack = Stack(
+        tmp=tmp_path,
+        redis_url=redis.url,
+        product_overrides={"inactivity": "2s"},
+        # One retry: the injected directory failure fails the grant quickly and
+        # stays under the breaker's threshold, so later grants are not refused.
+        worker_overrides={"directory_retries": 1},
+    )
     try:
         stack.start()
         proxy_ops = f"http://127.0.0.1:{stack.metrics_ports[0]}"
@@ -77,8 +81,10 @@ async def test_proxy_and_worker_expose_every_series_and_health(tmp_path):
             try:
                 auth = {"Authorization": aiohttp.encode_basic_auth("bob", "bob")}
                 # No cookie jar: alice's session cookie would name her instead.
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as fresh, \
-                        fresh.get(f"{stack.proxy_url}/rest/api/2/myself", headers=auth) as reply:
+                async with (
+                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as fresh,
+                    fresh.get(f"{stack.proxy_url}/rest/api/2/myself", headers=auth) as reply,
+                ):
                     await reply.read()
             finally:
                 stack.sim_post("/__sim/faults", {"fail_rate": 0.0})
@@ -96,8 +102,9 @@ async def test_proxy_and_worker_expose_every_series_and_health(tmp_path):
         check_series(worker, WORKER_SERIES, "worker")
 
         for samples, stage in ((proxy, "proxy"), (worker, "worker")):
-            buckets = matching(samples, "seatgate_grant_latency_seconds_bucket", product="jira", stage=stage,
-                               outcome="granted")
+            buckets = matching(
+                samples, "seatgate_grant_latency_seconds_bucket", product="jira", stage=stage, outcome="granted"
+            )
             assert {labels["le"] for labels, _ in buckets} >= LATENCY_BOUNDS, stage
             assert max(v for _, v in buckets) >= 1, f"{stage}: no granted grant observed"
         assert matching(proxy, "seatgate_requests_total", verdict="activity", identity_source="login")
@@ -116,8 +123,12 @@ async def test_proxy_and_worker_expose_every_series_and_health(tmp_path):
         def not_ready() -> bool:
             proxy_status, proxy_ready = get_json(f"{proxy_ops}/readyz")
             worker_status, worker_ready = get_json(f"{worker_ops}/readyz")
-            return (proxy_status == worker_status == 503 and proxy_ready["checks"]["redis"] is False
-                    and proxy_ready["checks"]["upstream_jira"] is False and worker_ready["checks"]["redis"] is False)
+            return (
+                proxy_status == worker_status == 503
+                and proxy_ready["checks"]["redis"] is False
+                and proxy_ready["checks"]["upstream_jira"] is False
+                and worker_ready["checks"]["redis"] is False
+            )
 
         assert await wait_until(not_ready, 15, 0.3), (get_json(f"{proxy_ops}/readyz"), get_json(f"{worker_ops}/readyz"))
         for base in (proxy_ops, worker_ops):

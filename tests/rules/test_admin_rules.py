@@ -25,8 +25,9 @@ async def client(fake_redis) -> AsyncIterator[TestClient]:
         return await handler(request)
 
     app = web.Application(middlewares=[as_alice])
-    app.add_routes(rules_routes(RulesStore(fake_redis, known_products={"wiki": "confluence"}),
-                                defaults={"wiki": "passive"}))
+    app.add_routes(
+        rules_routes(RulesStore(fake_redis, known_products={"wiki": "confluence"}), defaults={"wiki": "passive"})
+    )
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -94,8 +95,9 @@ async def test_import_export_rollback(client) -> None:
     assert status == 200 and toml_text.startswith("format = 1")
     status, yaml_text = await call(client, "GET", "/export?format=yaml")
     edited = yaml_text.replace("verdict: static\n", "verdict: passive\n", 1)
-    response = await client.post("/api/v1/rules/import?reason=softer", data=edited,
-                                 headers={"Content-Type": "application/yaml"})
+    response = await client.post(
+        "/api/v1/rules/import?reason=softer", data=edited, headers={"Content-Type": "application/yaml"}
+    )
     assert response.status == 200 and (await response.json())["version"] == 2
     assert (await call(client, "GET", "/static.resources"))[1]["rule"]["verdict"] == "passive"
     response = await client.post("/api/v1/rules/import?format=toml", data="rules = [")
@@ -105,13 +107,22 @@ async def test_import_export_rollback(client) -> None:
 
 
 async def test_explain(client) -> None:
-    status, answer = await call(client, "POST", "/explain",
-                                {"method": "GET", "path": "/rest/quickreload/latest/123", "query": "since=1"})
+    status, answer = await call(
+        client, "POST", "/explain", {"method": "GET", "path": "/rest/quickreload/latest/123", "query": "since=1"}
+    )
     assert status == 200 and (answer["rule"], answer["verdict"]) == ("confluence.quick-reload", "background")
-    status, answer = await call(client, "POST", "/explain", {"method": "GET", "path": "/index.action",
-                                                            "product": "wiki"})
+    status, answer = await call(
+        client, "POST", "/explain", {"method": "GET", "path": "/index.action", "product": "wiki"}
+    )
     assert (answer["rule"], answer["verdict"]) == (None, "passive")  # the configured default for wiki
-    status, answer = await call(client, "POST", "/explain", {
-        "method": "GET", "path": "/rest/greenhopper/1.0/xboard/work/allData.json?etag=1",
-        "headers": {"X-Atlassian-Mau-Ignore": "true"}})
+    status, answer = await call(
+        client,
+        "POST",
+        "/explain",
+        {
+            "method": "GET",
+            "path": "/rest/greenhopper/1.0/xboard/work/allData.json?etag=1",
+            "headers": {"X-Atlassian-Mau-Ignore": "true"},
+        },
+    )
     assert answer["rule"] == "hidden-tab"

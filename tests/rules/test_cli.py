@@ -62,9 +62,28 @@ def refused(result: tuple[int, str, str], message: str) -> None:
 
 
 def test_add_update_move_remove(cli, stored) -> None:
-    assert cli("add", "--id", "ours.poll", "--description", "our plugin's poll (every 10 s)", "--path",
-               "/rest/ours/1.0/poll/{id}", "--methods", "get", "--query", "present:since", "--verdict",
-               "background", "--before", "hidden-tab", "--reason", "ticket 12")[0] == 0
+    assert (
+        cli(
+            "add",
+            "--id",
+            "ours.poll",
+            "--description",
+            "our plugin's poll (every 10 s)",
+            "--path",
+            "/rest/ours/1.0/poll/{id}",
+            "--methods",
+            "get",
+            "--query",
+            "present:since",
+            "--verdict",
+            "background",
+            "--before",
+            "hidden-tab",
+            "--reason",
+            "ticket 12",
+        )[0]
+        == 0
+    )
     _, out, _ = cli("show", "ours.poll", "--json")
     shown = json.loads(out)
     assert shown["version"] == 2 and shown["rule"]["methods"] == ["GET"]
@@ -97,8 +116,10 @@ def test_add_update_move_remove(cli, stored) -> None:
 
 def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
     rules = tmp_path / "new.yaml"
-    rules.write_text("rules:\n  - {id: a.one, description: d, path: /a/1, verdict: static}\n"
-                     "  - {id: a.two, description: d, path: /a/2, verdict: passive, products: [wiki]}\n")
+    rules.write_text(
+        "rules:\n  - {id: a.one, description: d, path: /a/1, verdict: static}\n"
+        "  - {id: a.two, description: d, path: /a/2, verdict: passive, products: [wiki]}\n"
+    )
     assert cli("add", "--from-file", str(rules))[0] == 0
     one = tmp_path / "one.toml"
     one.write_text('id = "a.one"\ndescription = "now background"\npath = "/a/one"\nverdict = "background"\n')
@@ -110,27 +131,43 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["add", "--id", "x", "--description", "d", "--regex", "/a/(", "--verdict", "static"],
-         "rule 'x': regex: invalid regular expression '/a/('"),
-        (["add", "--id", "x", "--description", "d", "--path", "/a", "--verdict", "ignore"],
-         "rule 'x': verdict: unknown verdict 'ignore' (one of: static, background, activity, passive)"),
-        (["add", "--id", "hidden-tab", "--description", "d", "--path", "/a", "--verdict", "static"],
-         "rule 'hidden-tab': id: a rule with this id already exists"),
-        (["add", "--id", "x", "--description", "d", "--products", "bamboo", "--verdict", "static"],
-         "rule 'x': products: unknown product 'bamboo' (known: confluence, jira, wiki)"),
-        (["add", "--id", "x", "--description", "d", "--verdict", "static", "--before", "nope"],
-         "no rule with id 'nope'"),
-        (["add", "--id", "x", "--description", "d", "--path", "no-slash", "--verdict", "static"],
-         "rule 'x': path: 'no-slash' must start with /"),
+        (
+            ["add", "--id", "x", "--description", "d", "--regex", "/a/(", "--verdict", "static"],
+            "rule 'x': regex: invalid regular expression '/a/('",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "/a", "--verdict", "ignore"],
+            "rule 'x': verdict: unknown verdict 'ignore' (one of: static, background, activity, passive)",
+        ),
+        (
+            ["add", "--id", "hidden-tab", "--description", "d", "--path", "/a", "--verdict", "static"],
+            "rule 'hidden-tab': id: a rule with this id already exists",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--products", "bamboo", "--verdict", "static"],
+            "rule 'x': products: unknown product 'bamboo' (known: confluence, jira, wiki)",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--verdict", "static", "--before", "nope"],
+            "no rule with id 'nope'",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "no-slash", "--verdict", "static"],
+            "rule 'x': path: 'no-slash' must start with /",
+        ),
         (["add", "--id", "x", "--verdict", "static"], "rule 'x': description: is required"),
-        (["add", "--id", "x", "--description", "d", "--query", "nonsense", "--verdict", "static"],
-         "rule 'x': query.0: 'nonsense' is not present:NAME"),
+        (
+            ["add", "--id", "x", "--description", "d", "--query", "nonsense", "--verdict", "static"],
+            "rule 'x': query.0: 'nonsense' is not present:NAME",
+        ),
         (["update", "nope", "--verdict", "static"], "no rule with id 'nope'"),
         (["update", "hidden-tab"], "nothing to change"),
         (["update", "hidden-tab", "--regex", "("], "rule 'hidden-tab': regex: invalid regular expression"),
         (["update", "hidden-tab", "--verdict", "sometimes"], "unknown verdict 'sometimes'"),
-        (["update", "hidden-tab", "--id", "static.favicon"],
-         "rule 'static.favicon': id: a rule with this id already exists"),
+        (
+            ["update", "hidden-tab", "--id", "static.favicon"],
+            "rule 'static.favicon': id: a rule with this id already exists",
+        ),
         (["update", "hidden-tab", "--products", "bamboo"], "unknown product 'bamboo'"),
         (["remove", "nope"], "no rule with id 'nope'"),
         (["move", "hidden-tab", "--before", "nope"], "no rule with id 'nope'"),
@@ -158,12 +195,21 @@ def test_refusals_change_nothing(cli, stored, args: list[str], message: str) -> 
     [
         ("rules = [", ".toml", "bad.toml: invalid TOML"),
         ("rules: [", ".yaml", "bad.yaml: invalid YAML"),
-        ('[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n',
-         ".toml", "bad.toml: duplicate rule id 'a'"),
-        ("rules:\n  - {id: a, description: d, verdict: maybe}\n", ".yaml",
-         "bad.yaml: rule 'a': verdict: unknown verdict 'maybe'"),
-        ("rules:\n  - {id: a, description: d, verdict: static, products: [crowd]}\n", ".yaml",
-         "bad.yaml: rule 'a': products: unknown product 'crowd'"),
+        (
+            '[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n',
+            ".toml",
+            "bad.toml: duplicate rule id 'a'",
+        ),
+        (
+            "rules:\n  - {id: a, description: d, verdict: maybe}\n",
+            ".yaml",
+            "bad.yaml: rule 'a': verdict: unknown verdict 'maybe'",
+        ),
+        (
+            "rules:\n  - {id: a, description: d, verdict: static, products: [crowd]}\n",
+            ".yaml",
+            "bad.yaml: rule 'a': products: unknown product 'crowd'",
+        ),
         ("rules: []\n", ".txt", "bad.txt: unknown rules file type '.txt'"),
     ],
 )
@@ -197,8 +243,17 @@ def test_export_import_round_trip_and_rollback(cli, stored, tmp_path) -> None:
 
 def test_explain_without_redis_uses_builtin(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("SEATGATE_REDIS_URL", raising=False)
-    code = seatgate_main(["rules", "--redis-url", "redis://127.0.0.1:1/0", "explain", "GET",
-                          "/rest/quickreload/latest/123?since=1", "--json"])
+    code = seatgate_main(
+        [
+            "rules",
+            "--redis-url",
+            "redis://127.0.0.1:1/0",
+            "explain",
+            "GET",
+            "/rest/quickreload/latest/123?since=1",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     answer = json.loads(out)
@@ -209,8 +264,9 @@ def test_explain_without_redis_uses_builtin(tmp_path, capsys, monkeypatch) -> No
 
 
 def test_explain_text_and_product(cli) -> None:
-    code, out, _ = cli("explain", "GET", "/rest/greenhopper/1.0/xboard/work/allData.json?rapidViewId=5",
-                       "--product", "jira")
+    code, out, _ = cli(
+        "explain", "GET", "/rest/greenhopper/1.0/xboard/work/allData.json?rapidViewId=5", "--product", "jira"
+    )
     assert code == 0 and "→  passive" in out and "decided by rule jira.board-load" in out
     assert "skipped jira.board-poll: query condition present:etag is false" in out
     code, out, _ = cli("explain", "GET", "/browse/X-1", "--header", "X-Atlassian-Mau-Ignore: true", "--json")
@@ -236,8 +292,11 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
     code, out, _ = cli("test", str(LOG), "--builtin")
     assert code == 0
     assert "8099 requests from 8099 lines" in out
-    hits = {line.split()[-1]: int(line.split()[0]) for line in out.split("Hits per rule")[1].split("Requests")[0]
-            .splitlines()[2:] if line.strip()}
+    hits = {
+        line.split()[-1]: int(line.split()[0])
+        for line in out.split("Hits per rule")[1].split("Requests")[0].splitlines()[2:]
+        if line.strip()
+    }
     assert hits["jira.board-poll"] == 6 and hits["(default)"] > 1000 and hits["analytics.publish"] > 100
     users = out.split("Requests per user")[1]
     assert "radim" in users and "(anonymous)" in users
@@ -247,8 +306,11 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
     # the effect of an edit, before saving it: gadget refresh made activity
     edited = tmp_path / "edited.toml"
     cli("export", "--builtin", "-o", str(edited))
-    edited.write_text(edited.read_text().replace(
-        'path = "/rest/gadget/1.0/**"\nverdict = "background"', 'path = "/rest/gadget/1.0/**"\nverdict = "activity"'))
+    edited.write_text(
+        edited.read_text().replace(
+            'path = "/rest/gadget/1.0/**"\nverdict = "background"', 'path = "/rest/gadget/1.0/**"\nverdict = "activity"'
+        )
+    )
     code, out, _ = cli("test", str(LOG), "--rules", str(edited), "--compare")
     assert code == 0 and "with the current rules → with the tested rules" in out
     radim = next(line for line in out.splitlines() if line.strip().startswith("radim"))
@@ -258,12 +320,16 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
 @needs_real_log
 def test_acceptance_commands_as_processes(redis_url) -> None:
     env = {**os.environ, "SEATGATE_REDIS_URL": redis_url}
-    done = subprocess.run(seatgate_cmd("rules", "explain", "GET", "/rest/quickreload/latest/123?since=1", "--json"),
-                          capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run(
+        seatgate_cmd("rules", "explain", "GET", "/rest/quickreload/latest/123?since=1", "--json"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["rule"] == "confluence.quick-reload" and answer["verdict"] == "background"
-    done = subprocess.run(seatgate_cmd("rules", "test", str(LOG)), capture_output=True, text=True, env=env,
-                          timeout=30)
+    done = subprocess.run(seatgate_cmd("rules", "test", str(LOG)), capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 0, done.stderr
     assert "Hits per rule" in done.stdout and "Requests per user" in done.stdout

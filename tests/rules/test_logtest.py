@@ -25,7 +25,9 @@ def test_confluence_log(tmp_path) -> None:
     result = replay([log], Classifier(load_builtin_ruleset()))
     assert result.stats.formats == {str(log): "confluence"}
     assert dict(result.per_rule) == {
-        (None, "activity"): 1, ("static.images", "static"): 1, ("confluence.quick-reload", "background"): 1,
+        (None, "activity"): 1,
+        ("static.images", "static"): 1,
+        ("confluence.quick-reload", "background"): 1,
         ("login.confluence-form", "activity"): 1,  # applies because the format says Confluence
     }
     assert dict(result.per_user["testuser"]) == {"activity": 2, "static": 1, "background": 1}

@@ -58,8 +58,18 @@ SEGMENTS = st.sampled_from(["rest", "api", "s", "x", "1", "a.b", "status", ""])
 PATHS = st.lists(SEGMENTS, min_size=1, max_size=5).map(lambda segs: "/" + "/".join(segs))
 GLOB_SEGMENTS = st.sampled_from(["rest", "api", "s", "x", "1", "a.b", "status", "{p}", "*", "**", "a*"])
 GLOBS = st.lists(GLOB_SEGMENTS, min_size=1, max_size=4).map(lambda segs: "/" + "/".join(segs))
-REGEXES = st.sampled_from([r"/rest/.*", r"/rest/x(?:/1)?", r"/s/[^/]+", r"/(rest|api)/x", r"/status/?",
-                           r"/rest/a\.b/.*", r"/x|/rest/x", r".*"])
+REGEXES = st.sampled_from(
+    [
+        r"/rest/.*",
+        r"/rest/x(?:/1)?",
+        r"/s/[^/]+",
+        r"/(rest|api)/x",
+        r"/status/?",
+        r"/rest/a\.b/.*",
+        r"/x|/rest/x",
+        r".*",
+    ]
+)
 
 
 @st.composite
@@ -87,15 +97,18 @@ def test_index_agrees_with_linear_scan(ruleset: RuleSet, path: str, method: str)
     assert classifier.classify("jira", "jira", method, path).rule_id == expected
 
 
-@pytest.mark.parametrize("path,context,expected", [
-    ("/jira/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
-    ("/jira", "/jira", "/"),
-    ("/jira/", "/jira", "/"),
-    ("/jirafoo/rest", "/jira", "/jirafoo/rest"),
-    ("/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
-    ("/wiki/rest/x", "/wiki", "/rest/x"),
-    ("/rest/x", "", "/rest/x"),
-])
+@pytest.mark.parametrize(
+    "path,context,expected",
+    [
+        ("/jira/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
+        ("/jira", "/jira", "/"),
+        ("/jira/", "/jira", "/"),
+        ("/jirafoo/rest", "/jira", "/jirafoo/rest"),
+        ("/rest/api/2/myself", "/jira", "/rest/api/2/myself"),
+        ("/wiki/rest/x", "/wiki", "/rest/x"),
+        ("/rest/x", "", "/rest/x"),
+    ],
+)
 def test_strip_context_path(path: str, context: str, expected: str) -> None:
     from seatgate.rules import strip_context_path
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - refusal messages are compared verbatim, one per line
 """Rule validation: every bad input is one clear RuleError naming the rule and field."""
 
 from __future__ import annotations
@@ -18,7 +17,10 @@ GOOD = {"id": "x", "description": "d", "path": "/a/{b}", "verdict": "background"
             {"regex": "/a/(", "path": None},
             "rule 'x': regex: invalid regular expression '/a/(': missing ), unterminated subpattern at position 3",
         ),
-        ({"verdict": "ignore"}, "rule 'x': verdict: unknown verdict 'ignore' (one of: static, background, activity, passive)"),
+        (
+            {"verdict": "ignore"},
+            "rule 'x': verdict: unknown verdict 'ignore' (one of: static, background, activity, passive)",
+        ),
         ({"id": "Bad Id"}, "rule 'Bad Id': id: 'Bad Id' must be 1-80 of a-z 0-9 . _ - starting with a letter or digit"),
         ({"path": "rest/x"}, "rule 'x': path: 'rest/x' must start with /"),
         ({"path": "/a?b=1"}, "rule 'x': path: must not contain a query string: use query conditions"),
@@ -26,7 +28,10 @@ GOOD = {"id": "x", "description": "d", "path": "/a/{b}", "verdict": "background"
         ({"path": "/a/x**"}, "rule 'x': path: '/a/x**': ** must be a whole path segment"),
         ({"regex": "/a"}, "rule 'x': give path or regex, not both"),
         ({"methods": ["GE T"]}, "rule 'x': methods: 'GE T' is not an HTTP method"),
-        ({"query": ["nonsense"]}, "rule 'x': query.0: 'nonsense' is not present:NAME, absent:NAME, equals:NAME=VALUE or NAME=VALUE"),
+        (
+            {"query": ["nonsense"]},
+            "rule 'x': query.0: 'nonsense' is not present:NAME, absent:NAME, equals:NAME=VALUE or NAME=VALUE",
+        ),
         ({"headers": [{"name": "a", "op": "equals"}]}, "rule 'x': headers.0: equals takes a value"),
         ({"colour": "red"}, "rule 'x': colour: unknown field"),
         ({"description": ""}, "rule 'x': description: String should have at least 1 character"),
@@ -57,16 +62,22 @@ def test_duplicate_ids_refused() -> None:
 
 
 def test_conditions_text_forms() -> None:
-    rule = parse_rule({**GOOD, "query": ["present:etag", "absent:pageid", "equals:a=b", "c=d=e"],
-                       "headers": ["X-Atlassian-Mau-Ignore=true"]})
+    rule = parse_rule(
+        {
+            **GOOD,
+            "query": ["present:etag", "absent:pageid", "equals:a=b", "c=d=e"],
+            "headers": ["X-Atlassian-Mau-Ignore=true"],
+        }
+    )
     assert [str(c) for c in rule.query] == ["present:etag", "absent:pageid", "equals:a=b", "equals:c=d=e"]
     assert [str(c) for c in rule.headers] == ["equals:x-atlassian-mau-ignore=true"]
     assert parse_rule(rule.to_dict()) == rule
 
 
 def test_edits_are_validated_and_immutable() -> None:
-    base = RuleSet(rules=(Rule(id="a", description="d", verdict="static"),
-                          Rule(id="b", description="d", verdict="passive")))
+    base = RuleSet(
+        rules=(Rule(id="a", description="d", verdict="static"), Rule(id="b", description="d", verdict="passive"))
+    )
     added = base.add(Rule(id="c", description="d", verdict="activity"), before="b")
     assert added.ids() == ["a", "c", "b"] and base.ids() == ["a", "b"]
     assert added.move("b", before="a").ids() == ["b", "a", "c"]

@@ -27,8 +27,9 @@ async def test_save_bumps_version_audits_and_publishes(fake_redis) -> None:
     pubsub = fake_redis.pubsub()
     await pubsub.subscribe(GlobalKeys.rules_changed)
     await pubsub.get_message(timeout=1)  # subscribe confirmation
-    new_version = await store.save(ruleset.add(EXTRA, before="hidden-tab"), who="alice", reason="add poll",
-                                   expected_version=version)
+    new_version = await store.save(
+        ruleset.add(EXTRA, before="hidden-tab"), who="alice", reason="add poll", expected_version=version
+    )
     assert new_version == 2
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
     assert message is not None and message["data"] == "2"

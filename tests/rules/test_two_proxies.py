@@ -30,14 +30,30 @@ def wait_for(probes: list[Process], version: int, deadline: float) -> None:
 
 
 def test_cli_change_reaches_two_proxies(redis_url, tmp_path) -> None:
-    probes = [Process([sys.executable, "-m", "tests.rules.watch_probe", redis_url], tmp_path / f"probe{i}.log")
-              for i in range(2)]
+    probes = [
+        Process([sys.executable, "-m", "tests.rules.watch_probe", redis_url], tmp_path / f"probe{i}.log")
+        for i in range(2)
+    ]
     try:
         wait_for(probes, 1, 20)  # both started and hold the seeded catalogue
         env = {**os.environ, "SEATGATE_REDIS_URL": redis_url}
-        for version, args in ((2, ["add", "--id", "ours.poll", "--description", "our poll", "--path", "/rest/ours/x",
-                                   "--verdict", "background"]),
-                              (3, ["move", "ours.poll", "--before", "static.resources"])):
+        for version, args in (
+            (
+                2,
+                [
+                    "add",
+                    "--id",
+                    "ours.poll",
+                    "--description",
+                    "our poll",
+                    "--path",
+                    "/rest/ours/x",
+                    "--verdict",
+                    "background",
+                ],
+            ),
+            (3, ["move", "ours.poll", "--before", "static.resources"]),
+        ):
             done = subprocess.run(seatgate_cmd("rules", *args), env=env, capture_output=True, text=True, timeout=30)
             assert done.returncode == 0, done.stderr
             wait_for(probes, version, 10)

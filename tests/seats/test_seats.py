@@ -18,18 +18,18 @@ def basic(user: str) -> dict[str, str]:
     return {"Authorization": aiohttp.encode_basic_auth(user, user)}
 
 
-
-
 async def test_cap_holds_for_200_users_at_once_on_two_workers_and_two_proxies(make_stack):
     stack = make_stack(sim_args=["--users", "200"], product_overrides={"seats": 50, "inactivity": "60s"})
     stack.start(workers=2, proxies=2)
     users = [f"user{i:04d}" for i in range(1, 201)]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
+
         async def first(i: int, user: str) -> int:
             base = f"http://127.0.0.1:{stack.proxy_ports[i % 2]}"
             async with client.get(f"{base}/rest/api/2/myself", headers=basic(user)) as response:
                 await response.read()
                 return response.status
+
         statuses = await asyncio.gather(*(first(i, u) for i, u in enumerate(users)))
     state = stack.sim_state(requests=False)
     assert state["max_members"] <= 50 + 1, state["max_members"]  # + admin, unmanaged at start
@@ -42,10 +42,13 @@ async def test_cap_holds_for_200_users_at_once_on_two_workers_and_two_proxies(ma
 
 
 async def test_waiting_page_and_queue_order(make_stack):
-    stack = make_stack(product_overrides={"seats": 1, "inactivity": "3s"},
-                       worker_overrides={"queue_retry_after": 1, "queue_timeout": "30s"}).start()
+    stack = make_stack(
+        product_overrides={"seats": 1, "inactivity": "3s"},
+        worker_overrides={"queue_retry_after": 1, "queue_timeout": "30s"},
+    ).start()
     html = {"Accept": "text/html"}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
+
         async def browse(user: str) -> tuple[int, str]:
             async with client.get(f"{stack.proxy_url}/secure/Dashboard.jspa", headers={**html, **basic(user)}) as r:
                 return r.status, await r.text()
@@ -88,10 +91,14 @@ async def test_hold_keeps_an_idle_user_licensed_until_it_expires(make_stack):
 
 
 async def test_reconciler_repairs_hand_made_changes(make_stack):
-    stack = make_stack(product_overrides={"inactivity": "60s", "unmanaged_members": "adopt"},
-                       worker_overrides={"reconcile_interval": "1s"}).start()
-    async with aiohttp.ClientSession() as client, \
-            client.get(f"{stack.proxy_url}/rest/api/2/myself", headers=basic("alice")) as r:
+    stack = make_stack(
+        product_overrides={"inactivity": "60s", "unmanaged_members": "adopt"},
+        worker_overrides={"reconcile_interval": "1s"},
+    ).start()
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(f"{stack.proxy_url}/rest/api/2/myself", headers=basic("alice")) as r,
+    ):
         assert r.status == 200
     stack.sim_post("/__sim/members", {"remove": ["alice"], "add": ["bob"]})
 
@@ -106,32 +113,41 @@ async def test_reconciler_repairs_hand_made_changes(make_stack):
 
 DIRECTORIES = {
     "jira": dict(product="jira", sim_args=[], overrides={"directory": "jira"}),
-    "confluence-rest": dict(product="confluence", sim_args=["--confluence-api", "rest"],
-                            overrides={"directory": "auto"}),
-    "confluence-jsonrpc": dict(product="confluence", sim_args=["--confluence-api", "jsonrpc"],
-                               overrides={"directory": "auto"}),
-    "crowd": dict(product="jira", sim_args=[], overrides={"directory": "crowd", "crowd_app": "seatgate",
-                                                          "crowd_password": "seatgate"}),
+    "confluence-rest": dict(
+        product="confluence", sim_args=["--confluence-api", "rest"], overrides={"directory": "auto"}
+    ),
+    "confluence-jsonrpc": dict(
+        product="confluence", sim_args=["--confluence-api", "jsonrpc"], overrides={"directory": "auto"}
+    ),
+    "crowd": dict(
+        product="jira",
+        sim_args=[],
+        overrides={"directory": "crowd", "crowd_app": "seatgate", "crowd_password": "seatgate"},
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(DIRECTORIES))
 async def test_directory_grants_and_revokes_under_faults(make_stack, name):
     spec = DIRECTORIES[name]
-    stack = make_stack(product=spec["product"], sim_args=[*spec["sim_args"], "--fail-rate", "0.3",
-                                                            "--latency-ms", "20"],
-                       product_overrides={"inactivity": "3s", **spec["overrides"]},
-                       # Retries carry each call through the injected faults; the breaker
-                       # (tested on its own in tests/faults) must not open on a lucky run of them.
-                       worker_overrides={"directory_retries": 8, "directory_breaker_threshold": 100})
+    stack = make_stack(
+        product=spec["product"],
+        sim_args=[*spec["sim_args"], "--fail-rate", "0.3", "--latency-ms", "20"],
+        product_overrides={"inactivity": "3s", **spec["overrides"]},
+        # Retries carry each call through the injected faults; the breaker
+        # (tested on its own in tests/faults) must not open on a lucky run of them.
+        worker_overrides={"directory_retries": 8, "directory_breaker_threshold": 100},
+    )
     stack.start()
     users = ["alice", "bob", "carol", "dave", "erin"]
     path = "/rest/api/2/myself" if spec["product"] == "jira" else "/rest/api/user/current"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
+
         async def call(user: str) -> int:
             async with client.get(stack.proxy_url + path, headers=basic(user)) as response:
                 await response.read()
                 return response.status
+
         assert await asyncio.gather(*(call(u) for u in users)) == [200] * 5, stack.logs()
     state = stack.sim_state()
     for user in users:
@@ -142,8 +158,10 @@ async def test_directory_grants_and_revokes_under_faults(make_stack, name):
         assert all(r["licensed"] or r["status"] == 401 for r in reached), (user, reached)
         # Before any revoke, every successful write for the user is an add ("rpc" is the
         # simulator's name for both JSON-RPC methods).
-        added = [c for c in state["directory_calls"] if c["user"] == user
-                 and c["op"] in ("add", "crowd_add", "rpc") and str(c["status"]).startswith("2")]
+        added = [
+            c
+            for c in state["directory_calls"]
+            if c["user"] == user and c["op"] in ("add", "crowd_add", "rpc") and str(c["status"]).startswith("2")
+        ]
         assert len(added) == 1, (user, added)  # no grant lost, none duplicated
-    assert await wait_until(lambda: not set(users) & set(stack.sim_state(requests=False)["members"]), 30), \
-        stack.logs()
+    assert await wait_until(lambda: not set(users) & set(stack.sim_state(requests=False)["members"]), 30), stack.logs()

@@ -38,8 +38,9 @@ async def license_user(client: TestClient, *users: str) -> None:
     assert response.status == 200, await response.text()
 
 
-async def form_login(client: TestClient, user: str, password: str | None = None, remember: bool = False,
-                     destination: str | None = None):
+async def form_login(
+    client: TestClient, user: str, password: str | None = None, remember: bool = False, destination: str | None = None
+):
     product = state(client).config.product
     path = "/login.jsp" if product == "jira" else "/dologin.action"
     form = {"os_username": user, "os_password": user if password is None else password}

@@ -8,17 +8,23 @@ from tests.simulator.conftest import ADMIN, form_login, license_user
 
 JIRA_LINE = re.compile(
     r'^(?P<ip>\S+) (?P<rid>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<method>\S+) (?P<url>\S+) (?P<proto>\S+)" '
-    r'(?P<status>\d{3}) (?P<bytes>\S+) (?P<ms>\d+) "(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<session>[^"]*)"$')
+    r'(?P<status>\d{3}) (?P<bytes>\S+) (?P<ms>\d+) "(?P<referer>[^"]*)" "(?P<agent>[^"]*)" "(?P<session>[^"]*)"$'
+)
 CONFLUENCE_LINE = re.compile(
     r"^\[(?P<time>[^\]]+)\] (?P<user>\S+) (?P<thread>\S+) (?P<host>\S+) (?P<method>\S+) (?P<url>\S+) "
-    r"(?P<proto>HTTP/\S+) (?P<status>\d{3}) (?P<ms>\d+)ms (?P<bytes>\S+) (?P<referer>\S+) (?P<agent>.*)$")
+    r"(?P<proto>HTTP/\S+) (?P<status>\d{3}) (?P<ms>\d+)ms (?P<bytes>\S+) (?P<referer>\S+) (?P<agent>.*)$"
+)
 # Real lines, from the public Jira logs in the project's data and from Atlassian's documentation.
-REAL_JIRA = ('85.90.246.161 572x3194x1 radim [25/Nov/2015:09:32:29 +0000] "POST /secure/QuickEditIssue.jspa'
-             '?issueId=10981&decorator=none HTTP/1.1" 200 - 1685 "http://jira.is4it-test.at/browse/MUS-5" '
-             '"Mozilla/5.0 (Windows NT 6.1; WOW64; rv:42.0) Gecko/20100101 Firefox/42.0" "xyagwn"')
-REAL_CONFLUENCE = ("[18/Dec/2020:12:57:20 +1100] testuser http-nio-8090-exec-5 0:0:0:0:0:0:0:1 GET "
-                   "/rest/quickreload/latest/2129924?since=1608256850024&_=1608256758069 HTTP/1.1 200 12ms 152 "
-                   "http://localhost:8090/pages/viewpage.action?pageId=2129924 Mozilla/5.0 (Macintosh)")
+REAL_JIRA = (
+    '85.90.246.161 572x3194x1 radim [25/Nov/2015:09:32:29 +0000] "POST /secure/QuickEditIssue.jspa'
+    '?issueId=10981&decorator=none HTTP/1.1" 200 - 1685 "http://jira.is4it-test.at/browse/MUS-5" '
+    '"Mozilla/5.0 (Windows NT 6.1; WOW64; rv:42.0) Gecko/20100101 Firefox/42.0" "xyagwn"'
+)
+REAL_CONFLUENCE = (
+    "[18/Dec/2020:12:57:20 +1100] testuser http-nio-8090-exec-5 0:0:0:0:0:0:0:1 GET "
+    "/rest/quickreload/latest/2129924?since=1608256850024&_=1608256758069 HTTP/1.1 200 12ms 152 "
+    "http://localhost:8090/pages/viewpage.action?pageId=2129924 Mozilla/5.0 (Macintosh)"
+)
 
 
 def test_patterns_match_real_lines() -> None:

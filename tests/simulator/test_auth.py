@@ -80,7 +80,8 @@ async def test_session_of_user_who_lost_the_licence_gets_no_access_page(jira) ->
 
 async def test_basic_auth(jira) -> None:
     assert (await jira.get("/rest/api/2/myself", headers=basic("alice", "bad"))).headers[
-        "X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+        "X-Seraph-LoginReason"
+    ] == "AUTHENTICATED_FAILED"
     wrong = await jira.get("/rest/api/2/myself", headers=basic("alice", "bad"))
     assert wrong.status == 401 and "WWW-Authenticate" in wrong.headers
     refused = await jira.get("/rest/api/2/myself", headers=basic("alice"))
@@ -114,8 +115,9 @@ async def test_rest_session_login_logout_and_gadget_login(jira) -> None:
     assert (await gadget.json())["loginFailedByPermissions"] is True
     gadget = await jira.post("/rest/gadget/1.0/login", data={"os_username": "erin", "os_password": "no"})
     assert gadget.status == 200 and (await gadget.json())["loginError"] is True
-    gadget = await jira.post("/rest/gadget/1.0/login",
-                             data={"os_username": "dave", "os_password": "dave", "os_cookie": "true"})
+    gadget = await jira.post(
+        "/rest/gadget/1.0/login", data={"os_username": "dave", "os_password": "dave", "os_cookie": "true"}
+    )
     assert (await gadget.json())["loginSucceeded"] is True
     assert "seraph.rememberme.cookie" in gadget.cookies
 
@@ -157,15 +159,16 @@ async def test_bearer_pat(jira) -> None:
 async def test_pat_creation_needs_a_user_and_a_name(jira) -> None:
     assert (await jira.post("/rest/pat/latest/tokens", json={"name": "x"})).status == 401
     assert (await jira.post("/rest/pat/latest/tokens", json={}, headers=ADMIN)).status == 400
-    bad_days = await jira.post("/rest/pat/latest/tokens", json={"name": "x", "expirationDuration": 0},
-                               headers=ADMIN)
+    bad_days = await jira.post("/rest/pat/latest/tokens", json={"name": "x", "expirationDuration": 0}, headers=ADMIN)
     assert bad_days.status == 400
 
 
 async def test_oauth_app_link_impersonation(jira) -> None:
     await license_user(jira, "bob")
-    header = {"Authorization": 'OAuth oauth_consumer_key="confluence", oauth_token="", '
-                               'xoauth_requestor_id="bob", oauth_signature="not-checked"'}
+    header = {
+        "Authorization": 'OAuth oauth_consumer_key="confluence", oauth_token="", '
+        'xoauth_requestor_id="bob", oauth_signature="not-checked"'
+    }
     ok = await jira.get("/rest/api/2/myself", headers=header)
     assert ok.status == 200 and ok.headers["X-AUSERNAME"] == "bob"
     query = await jira.get("/rest/api/2/myself?xoauth_requestor_id=bob&oauth_consumer_key=c")
@@ -191,8 +194,9 @@ async def test_client_sent_identity_headers_are_ignored(jira) -> None:
     forged = {"X-AUSERNAME": "admin", "X-AUSERID": "admin"}
     response = await jira.get("/rest/api/2/myself", headers=forged)
     assert response.status == 401 and response.headers["X-AUSERNAME"] == "anonymous"
-    admin_call = await jira.post("/rest/api/2/group/user?groupname=jira-software-users",
-                                 json={"name": "alice"}, headers=forged)
+    admin_call = await jira.post(
+        "/rest/api/2/group/user?groupname=jira-software-users", json={"name": "alice"}, headers=forged
+    )
     assert admin_call.status == 401 and "alice" not in state(jira).groups["jira-software-users"]
 
 

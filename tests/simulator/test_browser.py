@@ -52,8 +52,9 @@ async def test_pages_poll_and_act_in_a_browser(served) -> None:
             await page.click("#comment-submit")
             await page.wait_for_selector("#issue-comments li", timeout=10_000)
             await page.click("#transition-button")
-            await page.wait_for_function("document.getElementById('issue-status').textContent === 'In Progress'",
-                                         timeout=10_000)
+            await page.wait_for_function(
+                "document.getElementById('issue-status').textContent === 'In Progress'", timeout=10_000
+            )
 
             # A hidden tab marks every request it makes, as the analytics client does.
             hidden = await browser.new_page()
@@ -66,9 +67,13 @@ async def test_pages_poll_and_act_in_a_browser(served) -> None:
             await browser.close()
 
     paths = {r["path"] for r in state.requests if r["user"] == "alice"}
-    assert {"/rest/servicedesk/1/servicedesk/SD/queues/poll", "/rest/servicedesk/1/servicedesk/SD/issuelist/updated",
-            "/rest/analytics/1.0/publish/bulk", "/secure/AddComment.jspa",
-            "/rest/api/2/issue/SIM-1/transitions"} <= paths
+    assert {
+        "/rest/servicedesk/1/servicedesk/SD/queues/poll",
+        "/rest/servicedesk/1/servicedesk/SD/issuelist/updated",
+        "/rest/analytics/1.0/publish/bulk",
+        "/secure/AddComment.jspa",
+        "/rest/api/2/issue/SIM-1/transitions",
+    } <= paths
     board = [r for r in state.requests if r["path"].endswith("allData.json")]
     assert board and all(r["mau_ignore"] for r in board)
     assert "etag=" not in board[0]["query"] and "etag=" in board[-1]["query"]

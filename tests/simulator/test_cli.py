@@ -14,8 +14,9 @@ from tests.helpers import free_port, running, seatgate_cmd
 
 
 def http(port: int, method: str, path: str, user: str | None = None, body: dict | None = None):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     if body is not None:
         request.add_header("Content-Type", "application/json")
     if user:
@@ -38,8 +39,9 @@ def test_simulate_process(tmp_path) -> None:
         status, headers, _ = http(port, "GET", "/rest/api/2/myself", user="alice")
         assert status == 401 and headers["X-Seraph-LoginReason"] == "AUTHORISATION_FAILED"
 
-        status, _, _ = http(port, "POST", "/rest/api/2/group/user?groupname=jira-software-users", user="admin",
-                            body={"name": "alice"})
+        status, _, _ = http(
+            port, "POST", "/rest/api/2/group/user?groupname=jira-software-users", user="admin", body={"name": "alice"}
+        )
         assert status == 201
 
         status, headers, _ = http(port, "GET", "/rest/api/2/myself", user="alice")
@@ -50,14 +52,17 @@ def test_simulate_process(tmp_path) -> None:
     assert first_line == f"simulator: jira on http://127.0.0.1:{port} (license group jira-software-users)"
 
 
-@pytest.mark.parametrize("extra", [
-    ["--product", "bamboo"],
-    ["--product", "jira", "--fail-rate", "2"],
-    ["--product", "jira", "--seats", "-1"],
-    ["--product", "jira", "--port", "70000"],
-    ["--product", "confluence", "--poll-interval", "0"],
-    ["--product", "jira", "--access-log", "/nonexistent-dir/x.log"],
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--product", "bamboo"],
+        ["--product", "jira", "--fail-rate", "2"],
+        ["--product", "jira", "--seats", "-1"],
+        ["--product", "jira", "--port", "70000"],
+        ["--product", "confluence", "--poll-interval", "0"],
+        ["--product", "jira", "--access-log", "/nonexistent-dir/x.log"],
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(extra: list[str]) -> None:
     result = subprocess.run(seatgate_cmd("simulate", *extra), capture_output=True, text=True, timeout=30)
     assert result.returncode == 2

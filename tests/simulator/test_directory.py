@@ -13,6 +13,7 @@ CROWD = "/rest/usermanagement/1"
 
 # -- Jira -----------------------------------------------------------------------------------------
 
+
 async def test_jira_add_and_remove_status_codes(jira) -> None:
     add = await jira.post(ADD.format("jira-software-users"), json={"name": "alice"}, headers=ADMIN)
     assert add.status == 201
@@ -20,8 +21,7 @@ async def test_jira_add_and_remove_status_codes(jira) -> None:
     assert bean["name"] == "jira-software-users" and bean["users"]["size"] == 2
     again = await jira.post(ADD.format("jira-software-users"), json={"name": "alice"}, headers=ADMIN)
     assert again.status == 400 and (await again.json())["errorMessages"]
-    assert (await jira.post(ADD.format("jira-software-users"), json={"name": "nobody"},
-                            headers=ADMIN)).status == 404
+    assert (await jira.post(ADD.format("jira-software-users"), json={"name": "nobody"}, headers=ADMIN)).status == 404
     assert (await jira.post(ADD.format("no-group"), json={"name": "alice"}, headers=ADMIN)).status == 404
     assert (await jira.post(ADD.format("jira-software-users"), json={}, headers=ADMIN)).status == 400
 
@@ -29,13 +29,14 @@ async def test_jira_add_and_remove_status_codes(jira) -> None:
     assert (await jira.delete(remove.format("alice"), headers=ADMIN)).status == 200
     assert (await jira.delete(remove.format("alice"), headers=ADMIN)).status == 400
     assert (await jira.delete(remove.format("nobody"), headers=ADMIN)).status == 404
-    assert (await jira.delete("/rest/api/2/group/user?groupname=nope&username=bob",
-                              headers=ADMIN)).status == 404
+    assert (await jira.delete("/rest/api/2/group/user?groupname=nope&username=bob", headers=ADMIN)).status == 404
     own = await jira.delete("/rest/api/2/group/user?groupname=jira-administrators&username=admin", headers=ADMIN)
     assert own.status == 400  # Jira refuses removing the calling admin from the admin group
     calls = (await sim_state(jira))["directory_calls"]
     assert [(c["op"], c["user"], c["group"], c["status"]) for c in calls[:2]] == [
-        ("add", "alice", "jira-software-users", 201), ("add", "alice", "jira-software-users", 400)]
+        ("add", "alice", "jira-software-users", 201),
+        ("add", "alice", "jira-software-users", 400),
+    ]
     assert calls[0]["caller"] == "admin"
 
 
@@ -81,8 +82,7 @@ async def test_jira_application_role_seats(make_client) -> None:
     assert role["groups"] == ["jira-software-users"] and role["numberOfSeats"] == 2
     assert role["userCount"] == 1 and role["remainingSeats"] == 1 and role["hasUnlimitedSeats"] is False
     for user in ("alice", "bob"):  # the second add overflows the licence: not refused
-        assert (await client.post(ADD.format("jira-software-users"), json={"name": user},
-                                  headers=ADMIN)).status == 201
+        assert (await client.post(ADD.format("jira-software-users"), json={"name": user}, headers=ADMIN)).status == 201
     role = await (await client.get("/rest/api/2/applicationrole/jira-software", headers=ADMIN)).json()
     assert role["userCount"] == 3 and role["remainingSeats"] == -1
     roles = await (await client.get("/rest/api/2/applicationrole", headers=ADMIN)).json()
@@ -92,15 +92,17 @@ async def test_jira_application_role_seats(make_client) -> None:
     assert snapshot["max_members"] == 3 and snapshot["seats"]["over_licence"] is True
     assert "requests" not in snapshot
     # Over the licence, Jira blocks issue creation.
-    created = await client.post("/rest/api/2/issue", headers=ADMIN,
-                                json={"fields": {"project": {"key": "SIM"}, "summary": "x"}})
+    created = await client.post(
+        "/rest/api/2/issue", headers=ADMIN, json={"fields": {"project": {"key": "SIM"}, "summary": "x"}}
+    )
     assert created.status == 403
 
 
 async def test_jira_myself_and_user_lookup(jira) -> None:
     me = await (await jira.get("/rest/api/2/myself?expand=groups", headers=ADMIN)).json()
     assert me["name"] == "admin" and {"jira-administrators", "jira-software-users"} <= {
-        g["name"] for g in me["groups"]["items"]}
+        g["name"] for g in me["groups"]["items"]
+    }
     user = await jira.get("/rest/api/2/user?username=alice&expand=groups", headers=ADMIN)
     body = await user.json()
     assert user.status == 200 and body["displayName"] == "Alice"
@@ -112,6 +114,7 @@ async def test_jira_myself_and_user_lookup(jira) -> None:
 
 
 # -- Confluence -------------------------------------------------------------------------------------
+
 
 async def test_confluence_rest_membership_is_idempotent(confluence) -> None:
     url = "/rest/api/user/{}/group/{}"
@@ -143,8 +146,7 @@ async def test_confluence_group_members_paging(make_client) -> None:
 async def test_confluence_licence_counts(make_client) -> None:
     client = await make_client(product="confluence", seats=3)
     await license_user(client, "alice")
-    assert await (await client.get("/rest/license/1.0/license/remainingSeats", headers=ADMIN)).json() == {
-        "count": 1}
+    assert await (await client.get("/rest/license/1.0/license/remainingSeats", headers=ADMIN)).json() == {"count": 1}
     assert await (await client.get("/rest/license/1.0/license/maxUsers", headers=ADMIN)).json() == {"count": 3}
     assert await (await client.get("/rest/license/1.0/license/userCount", headers=ADMIN)).json() == {"count": 2}
     assert (await client.get("/rest/license/1.0/license/remainingSeats", headers=basic("alice"))).status == 403
@@ -174,8 +176,11 @@ async def test_confluence_jsonrpc_mode(make_client) -> None:
     assert "confluence-users" in groups
     removed = await client.post(rpc + "removeUserFromGroup", json=["alice", "confluence-users"], headers=ADMIN)
     assert await removed.json() is True and not state(client).is_licensed("alice")
-    for args, method in ((["nobody", "confluence-users"], "addUserToGroup"),
-                         (["alice", "nope"], "addUserToGroup"), (["alice", "staff"], "noSuchMethod")):
+    for args, method in (
+        (["nobody", "confluence-users"], "addUserToGroup"),
+        (["alice", "nope"], "addUserToGroup"),
+        (["alice", "staff"], "noSuchMethod"),
+    ):
         error = await client.post(rpc + method, json=args, headers=ADMIN)
         assert error.status == 200 and "message" in (await error.json())["error"]
     await license_user(client, "bob")
@@ -188,6 +193,7 @@ async def test_confluence_jsonrpc_mode(make_client) -> None:
 
 
 # -- Crowd ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("product", ["jira", "confluence"])
 async def test_crowd_membership(make_client, product: str) -> None:

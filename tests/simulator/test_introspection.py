@@ -42,7 +42,9 @@ async def test_licensed_flag_is_taken_when_the_request_arrives(jira) -> None:
     await jira.get("/rest/api/2/myself")
     records = (await sim_state(jira))["requests"]
     assert [(r["user"], r["licensed"], r["status"]) for r in records[-2:]] == [
-        ("alice", True, 200), ("alice", False, 403)]
+        ("alice", True, 200),
+        ("alice", False, 403),
+    ]
 
 
 async def test_members_endpoint(jira) -> None:
@@ -70,8 +72,7 @@ async def test_reset_restores_everything(jira) -> None:
 
 
 async def test_config_endpoint_validation(jira) -> None:
-    for bad in ({"ausername": "yes"}, {"seats": -1}, {"confluence_api": "soap"}, {"colour": 1},
-                {"poll_interval": 0}):
+    for bad in ({"ausername": "yes"}, {"seats": -1}, {"confluence_api": "soap"}, {"colour": 1}, {"poll_interval": 0}):
         assert (await jira.post("/__sim/config", json=bad)).status == 400, bad
     ok = await jira.post("/__sim/config", json={"seats": 5, "poll_interval": 1.5})
     assert (await ok.json())["seats"] == 5 and state(jira).poll_interval == 1.5
@@ -89,8 +90,7 @@ async def test_fail_rate_breaks_directory_calls_only(jira) -> None:
 
 async def test_partial_fail_rate_is_random(make_client) -> None:
     client = await make_client(product="jira", fail_rate=0.5, seed=7)
-    statuses = [(await client.get("/rest/api/2/group/member?groupname=staff", headers=ADMIN)).status
-                for _ in range(40)]
+    statuses = [(await client.get("/rest/api/2/group/member?groupname=staff", headers=ADMIN)).status for _ in range(40)]
     assert {200, 500} == set(statuses)
 
 

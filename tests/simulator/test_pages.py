@@ -17,8 +17,14 @@ async def logged_in(client, user: str = "alice") -> None:
 async def test_jira_login_page_ids(jira) -> None:
     page = await jira.get("/login.jsp?os_destination=%2Fbrowse%2FSIM-1")
     text = await page.text()
-    for element in ("login-form", "login-form-username", "login-form-password", "login-form-remember-me",
-                    "login-form-submit", "saml-form"):
+    for element in (
+        "login-form",
+        "login-form-username",
+        "login-form-password",
+        "login-form-remember-me",
+        "login-form-submit",
+        "saml-form",
+    ):
         assert f'id="{element}"' in text
     assert 'name="os_username"' in text and 'name="os_cookie"' in text and 'value="/browse/SIM-1"' in text
     assert (await jira.get("/", allow_redirects=False)).headers["Location"] == "/secure/Dashboard.jspa"
@@ -37,11 +43,18 @@ async def test_jira_dashboard_issue_comment_and_transition(make_client) -> None:
     assert 'id="dashboard"' in dashboard and 'id="issue-link-SIM-1"' in dashboard
     assert 'data-poll-interval="2' in dashboard and 'id="queue-link"' in dashboard
     issue = await (await jira.get("/browse/SIM-1")).text()
-    for element in ("issue-summary", "issue-status", "comment-form", "comment-body", "comment-submit",
-                    "transition-button"):
+    for element in (
+        "issue-summary",
+        "issue-status",
+        "comment-form",
+        "comment-body",
+        "comment-submit",
+        "transition-button",
+    ):
         assert f'id="{element}"' in issue
-    posted = await jira.post("/secure/AddComment.jspa", data={"id": "SIM-1", "comment": "hello <b>"},
-                             allow_redirects=False)
+    posted = await jira.post(
+        "/secure/AddComment.jspa", data={"id": "SIM-1", "comment": "hello <b>"}, allow_redirects=False
+    )
     assert posted.status == 302 and posted.headers["Location"] == "/browse/SIM-1"
     assert "hello &lt;b&gt;" in await (await jira.get("/browse/SIM-1")).text()
     rest = await jira.post("/rest/api/2/issue/SIM-1/comment", json={"body": "via REST"})
@@ -79,8 +92,9 @@ async def test_jira_polling_endpoints(jira) -> None:
     await jira.post("/rest/api/2/issue/SIM-2/transitions", json={"transition": {"id": "31"}})
     changed = await (await jira.get(f"{board}&etag={etag}")).json()
     assert changed["issuesData"]["issues"]
-    analytics = await jira.post("/rest/analytics/1.0/publish/bulk", json=[{"name": "x"}],
-                                headers={"x-atlassian-mau-ignore": "true"})
+    analytics = await jira.post(
+        "/rest/analytics/1.0/publish/bulk", json=[{"name": "x"}], headers={"x-atlassian-mau-ignore": "true"}
+    )
     assert analytics.status == 200 and (await analytics.json())["accepted"] == 1
     assert 'id="board"' in await (await jira.get("/secure/RapidBoard.jspa?rapidView=1")).text()
 
@@ -98,15 +112,17 @@ async def test_confluence_pages_and_polls(confluence) -> None:
 
     reload_url = "/rest/quickreload/latest/1001?since={}"
     assert (await confluence.get(reload_url.format(0))).status == 204  # nothing new
-    saved = await confluence.post("/pages/doeditpage.action?pageId=1001", data={"content": "new text"},
-                                  allow_redirects=False)
+    saved = await confluence.post(
+        "/pages/doeditpage.action?pageId=1001", data={"content": "new text"}, allow_redirects=False
+    )
     assert saved.status == 302
     assert (await confluence.get(reload_url.format(0))).status == 200
     assert (await confluence.get(reload_url.format(10**13))).status == 204
     count = await (await confluence.get("/rest/mywork/latest/status/notification/count?pageid=1001")).json()
     assert count == {"count": 0, "timeout": 30, "maxTimeout": 300}
-    beat = await confluence.post("/json/startheartbeatactivity.action",
-                                 data={"contentId": "1001", "draftType": "page", "spaceKey": "SIM"})
+    beat = await confluence.post(
+        "/json/startheartbeatactivity.action", data={"contentId": "1001", "draftType": "page", "spaceKey": "SIM"}
+    )
     assert beat.status == 200 and await beat.json() == []
     assert (await confluence.post("/json/stopheartbeatactivity.action", data={})).status == 200
 
@@ -127,10 +143,18 @@ async def test_static_assets_referenced_by_pages(confluence) -> None:
         assert response.status == 200, url
     js = next(u for u in assets if u.endswith(".js"))
     script = await (await confluence.get(js)).text()
-    for endpoint in ("x-atlassian-mau-ignore", "document.hidden", "/rest/quickreload/latest/",
-                     "/rest/mywork/latest/status/notification/count", "/rest/analytics/1.0/publish/bulk",
-                     "/json/startheartbeatactivity.action", "/queues/poll", "/issuelist/updated",
-                     "allData.json", "etag="):
+    for endpoint in (
+        "x-atlassian-mau-ignore",
+        "document.hidden",
+        "/rest/quickreload/latest/",
+        "/rest/mywork/latest/status/notification/count",
+        "/rest/analytics/1.0/publish/bulk",
+        "/json/startheartbeatactivity.action",
+        "/queues/poll",
+        "/issuelist/updated",
+        "allData.json",
+        "etag=",
+    ):
         assert endpoint in script, endpoint
     icon = await confluence.get("/favicon.ico")
     assert icon.status == 200 and (await icon.read())[:4] == b"\x00\x00\x01\x00"

@@ -26,8 +26,9 @@ async def test_saml_login_goes_through_the_licence_check(jira) -> None:
     assert refused.status == 200 and refused.headers["X-Seraph-LoginReason"] == "AUTHORISATION_FAILED"
     assert "You do not have a permission to log in" in await refused.text()
     await license_user(jira, "alice")
-    ok = await jira.post(CONSUMER, data={"SAMLResponse": saml_response("alice"), "RelayState": "/browse/A-1"},
-                         allow_redirects=False)
+    ok = await jira.post(
+        CONSUMER, data={"SAMLResponse": saml_response("alice"), "RelayState": "/browse/A-1"}, allow_redirects=False
+    )
     assert ok.status == 302 and ok.headers["Location"] == "/browse/A-1"
     assert ok.headers["X-Seraph-LoginReason"] == "OK" and "JSESSIONID" in ok.cookies
     me = await jira.get("/rest/api/2/myself")
@@ -39,8 +40,10 @@ async def test_saml_login_goes_through_the_licence_check(jira) -> None:
 async def test_saml_rejects_garbage_and_unknown_users(confluence) -> None:
     for bad in ("not base64!", base64.b64encode(b"<a/>").decode(), ""):
         assert (await confluence.post(CONSUMER, data={"SAMLResponse": bad})).status == 400
-    bomb = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-            '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>')
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>'
+    )
     entity = await confluence.post(CONSUMER, data={"SAMLResponse": base64.b64encode(bomb.encode()).decode()})
     assert entity.status == 400  # defusedxml refuses entity declarations
     unknown = await confluence.post(CONSUMER, data={"SAMLResponse": saml_response("nobody")})

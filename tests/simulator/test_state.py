@@ -83,10 +83,18 @@ def test_faults_update_is_all_or_nothing() -> None:
         assert faults.timeout_rate == 0.0
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"product": "bamboo"}, {"seats": -1}, {"fail_rate": 1.5}, {"poll_interval": 0}, {"license_group": " "},
-    {"confluence_api": "soap"}, {"users": -1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"product": "bamboo"},
+        {"seats": -1},
+        {"fail_rate": 1.5},
+        {"poll_interval": 0},
+        {"license_group": " "},
+        {"confluence_api": "soap"},
+        {"users": -1},
+    ],
+)
 def test_config_validation(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         SimConfig(**kwargs)

@@ -13,26 +13,38 @@ def basic(text: bytes) -> str:
 
 
 def creds(**kw):
-    args = dict(kind="jira", method="GET", path="/", query="", cookie_header="", authorization="",
-                content_type="", body=b"", session_cookies=["JSESSIONID"],
-                rememberme_cookies=["seraph.rememberme.cookie", "seraph.confluence"])
+    args = dict(
+        kind="jira",
+        method="GET",
+        path="/",
+        query="",
+        cookie_header="",
+        authorization="",
+        content_type="",
+        body=b"",
+        session_cookies=["JSESSIONID"],
+        rememberme_cookies=["seraph.rememberme.cookie", "seraph.confluence"],
+    )
     args.update(kw)
     return extract(HASHER, **args)
 
 
-@pytest.mark.parametrize("header,expected", [
-    (basic(b"alice:pw"), ("alice", "pw")),
-    (basic(b"alice:pw:with:colons"), ("alice", "pw:with:colons")),
-    (basic(b"alice:"), ("alice", "")),
-    (basic(b":pw"), None),
-    (basic(b"alice"), None),
-    (basic(b"\xff\xfe:pw"), None),
-    (basic(b"anonymous:x"), None),
-    ("Basic !!!notbase64", None),
-    ("Basic ", None),
-    ("Bearer abc", None),
-    ("Basic " + "A" * 9000, None),
-])
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        (basic(b"alice:pw"), ("alice", "pw")),
+        (basic(b"alice:pw:with:colons"), ("alice", "pw:with:colons")),
+        (basic(b"alice:"), ("alice", "")),
+        (basic(b":pw"), None),
+        (basic(b"alice"), None),
+        (basic(b"\xff\xfe:pw"), None),
+        (basic(b"anonymous:x"), None),
+        ("Basic !!!notbase64", None),
+        ("Basic ", None),
+        ("Bearer abc", None),
+        ("Basic " + "A" * 9000, None),
+    ],
+)
 def test_parse_basic(header, expected):
     assert parse_basic(header) == expected
 
@@ -107,9 +119,20 @@ def test_connection_secrets_reuse_digests_of_unchanged_headers() -> None:
     basic = "Basic " + base64.b64encode(b"alice:pw").decode()
 
     def run(cookie: str, authorization: str):
-        return extract(hasher, kind="jira", method="GET", path="/", query="", cookie_header=cookie,
-                       authorization=authorization, content_type="", body=b"",
-                       session_cookies=["JSESSIONID"], rememberme_cookies=["seraph.rememberme.cookie"], seen=seen)
+        return extract(
+            hasher,
+            kind="jira",
+            method="GET",
+            path="/",
+            query="",
+            cookie_header=cookie,
+            authorization=authorization,
+            content_type="",
+            body=b"",
+            session_cookies=["JSESSIONID"],
+            rememberme_cookies=["seraph.rememberme.cookie"],
+            seen=seen,
+        )
 
     first = run("JSESSIONID=s1", basic)
     assert Counting.calls == 2
@@ -122,13 +145,24 @@ def test_connection_secrets_reuse_digests_of_unchanged_headers() -> None:
     assert Counting.calls == 4 and bearer.basic is None and bearer.claimed_user is None
     assert run("JSESSIONID=s2", "Bearer tok") == bearer and Counting.calls == 4
     # An app-link header is not remembered: its user also depends on the query.
-    assert run("", "OAuth xoauth_requestor_id=\"bob\"").applink_user == "bob"
+    assert run("", 'OAuth xoauth_requestor_id="bob"').applink_user == "bob"
     oauth = 'OAuth oauth_consumer_key="app"'
 
     def applink(query: str) -> str | None:
-        return extract(hasher, kind="jira", method="GET", path="/", query=query, cookie_header="",
-                       authorization=oauth, content_type="", body=b"", session_cookies=[],
-                       rememberme_cookies=[], seen=seen).applink_user
+        return extract(
+            hasher,
+            kind="jira",
+            method="GET",
+            path="/",
+            query=query,
+            cookie_header="",
+            authorization=oauth,
+            content_type="",
+            body=b"",
+            session_cookies=[],
+            rememberme_cookies=[],
+            seen=seen,
+        ).applink_user
 
     assert applink("") is None
     assert applink("xoauth_requestor_id=carol") == "carol"

@@ -14,8 +14,9 @@ async def test_reconnecting_settles_the_waits_of_users_licensed_meanwhile() -> N
     client = GrantClient(FakeAsyncRedis(decode_responses=True), inflight_ttl=30)
 
     def ask(user: str, deadline: float) -> asyncio.Task:
-        return asyncio.create_task(client.request("jira", user, source="basic", confirmed=True,
-                                                  client="192.0.2.1", deadline=deadline))
+        return asyncio.create_task(
+            client.request("jira", user, source="basic", confirmed=True, client="192.0.2.1", deadline=deadline)
+        )
 
     alice, bob = ask("alice", 10), ask("bob", 1)
     await asyncio.sleep(0.2)  # both asked; their replies were published while nobody listened
@@ -30,8 +31,9 @@ async def test_reconnecting_settles_the_waits_of_users_licensed_meanwhile() -> N
 async def test_a_wait_that_hears_nothing_looks_for_the_seat_once() -> None:
     redis = FakeAsyncRedis(decode_responses=True)
     client = GrantClient(redis, inflight_ttl=30, check_after=0.2)
-    waiting = asyncio.create_task(client.request("jira", "alice", source="basic", confirmed=True,
-                                                 client="192.0.2.1", deadline=5))
+    waiting = asyncio.create_task(
+        client.request("jira", "alice", source="basic", confirmed=True, client="192.0.2.1", deadline=5)
+    )
     await asyncio.sleep(0.05)
     # The worker granted, but its reply went out before this proxy listened.
     await redis.hset(ProductKeys("jira").licensed, "alice", "1")

@@ -21,8 +21,10 @@ def test_plain_request_gets_forwarded_headers() -> None:
     flow = flow_with((b"Host", b"jira"), (b"Accept", b"*/*"))
     HeaderHygiene().requestheaders(flow)
     assert flow.request.headers.fields == (
-        (b"Host", b"jira"), (b"Accept", b"*/*"),
-        (b"X-Forwarded-For", b"192.0.2.7"), (b"X-Forwarded-Proto", b"http"),
+        (b"Host", b"jira"),
+        (b"Accept", b"*/*"),
+        (b"X-Forwarded-For", b"192.0.2.7"),
+        (b"X-Forwarded-Proto", b"http"),
     )
 
 
@@ -31,14 +33,17 @@ def test_identity_headers_are_removed_whatever_their_case(name: bytes) -> None:
     flow = flow_with((b"Host", b"jira"), (name, b"admin"), (b"Cookie", b"a=b"))
     HeaderHygiene().requestheaders(flow)
     assert flow.request.headers.fields == (
-        (b"Host", b"jira"), (b"Cookie", b"a=b"),
-        (b"X-Forwarded-For", b"192.0.2.7"), (b"X-Forwarded-Proto", b"http"),
+        (b"Host", b"jira"),
+        (b"Cookie", b"a=b"),
+        (b"X-Forwarded-For", b"192.0.2.7"),
+        (b"X-Forwarded-Proto", b"http"),
     )
 
 
 def test_existing_forwarded_headers_are_merged_and_kept() -> None:
-    flow = flow_with((b"x-forwarded-for", b"203.0.113.1"), (b"X-Forwarded-For", b"10.0.0.1"),
-                     (b"X-Forwarded-Proto", b"https"))
+    flow = flow_with(
+        (b"x-forwarded-for", b"203.0.113.1"), (b"X-Forwarded-For", b"10.0.0.1"), (b"X-Forwarded-Proto", b"https")
+    )
     HeaderHygiene().requestheaders(flow)
     assert flow.request.headers.fields == (
         (b"X-Forwarded-Proto", b"https"),
@@ -50,7 +55,9 @@ def test_configured_strip_list() -> None:
     flow = flow_with((b"X-AUSERNAME", b"kept"), (b"X-Remote-User", b"admin"))
     HeaderHygiene(["X-Remote-User"]).requestheaders(flow)
     assert flow.request.headers.fields == (
-        (b"X-AUSERNAME", b"kept"), (b"X-Forwarded-For", b"192.0.2.7"), (b"X-Forwarded-Proto", b"http"),
+        (b"X-AUSERNAME", b"kept"),
+        (b"X-Forwarded-For", b"192.0.2.7"),
+        (b"X-Forwarded-Proto", b"http"),
     )
 
 

@@ -23,26 +23,36 @@ def gate(ruleset: RuleSet) -> SeatGate:
 
 def test_rules_name_the_headers_they_read() -> None:
     assert Classifier(load_builtin_ruleset()).header_names == {"x-atlassian-mau-ignore", "user-agent"}
-    ruleset = RuleSet.model_validate({"rules": [
-        {"id": "h", "description": "d", "verdict": "background", "path": "/x", "headers": ["present:X-Custom"]},
-    ]})
+    ruleset = RuleSet.model_validate(
+        {
+            "rules": [
+                {"id": "h", "description": "d", "verdict": "background", "path": "/x", "headers": ["present:X-Custom"]},
+            ]
+        }
+    )
     assert Classifier(ruleset).header_names == {"x-custom"}
 
 
 def test_only_wanted_headers_are_read_and_repeats_are_joined() -> None:
-    ruleset = RuleSet.model_validate({"rules": [
-        {"id": "h", "description": "d", "verdict": "background", "path": "/x", "headers": ["present:X-Custom"]},
-    ]})
-    headers = gate(ruleset)._read_headers(request(
-        (b"Host", b"jira.example.com"),
-        (b"Cookie", b"JSESSIONID=a"),
-        (b"User-Agent", b"curl"),
-        (b"COOKIE", b"seraph.rememberme.cookie=b"),
-        (b"Authorization", b"Basic YWxpY2U6cHc="),
-        (b"X-Custom", b"1"),
-        (b"x-custom", b"2"),
-        (b"Content-Type", b"text/plain; charset=\xe9"),
-    ))
+    ruleset = RuleSet.model_validate(
+        {
+            "rules": [
+                {"id": "h", "description": "d", "verdict": "background", "path": "/x", "headers": ["present:X-Custom"]},
+            ]
+        }
+    )
+    headers = gate(ruleset)._read_headers(
+        request(
+            (b"Host", b"jira.example.com"),
+            (b"Cookie", b"JSESSIONID=a"),
+            (b"User-Agent", b"curl"),
+            (b"COOKIE", b"seraph.rememberme.cookie=b"),
+            (b"Authorization", b"Basic YWxpY2U6cHc="),
+            (b"X-Custom", b"1"),
+            (b"x-custom", b"2"),
+            (b"Content-Type", b"text/plain; charset=\xe9"),
+        )
+    )
     assert headers == {
         "cookie": "JSESSIONID=a; seraph.rememberme.cookie=b",
         "authorization": "Basic YWxpY2U6cHc=",
@@ -55,7 +65,21 @@ def test_new_rules_change_the_headers_read() -> None:
     addon = gate(RuleSet.model_validate({"rules": []}))
     req = request((b"X-Custom", b"1"))
     assert addon._read_headers(req) == {}
-    addon._use_classifier(Classifier(RuleSet.model_validate({"rules": [
-        {"id": "h", "description": "d", "verdict": "background", "path": "/x", "headers": ["present:x-custom"]},
-    ]})))
+    addon._use_classifier(
+        Classifier(
+            RuleSet.model_validate(
+                {
+                    "rules": [
+                        {
+                            "id": "h",
+                            "description": "d",
+                            "verdict": "background",
+                            "path": "/x",
+                            "headers": ["present:x-custom"],
+                        },
+                    ]
+                }
+            )
+        )
+    )
     assert addon._read_headers(req) == {"x-custom": "1"}

@@ -21,8 +21,9 @@ def write(tmp_path, text):
     return path
 
 
-@pytest.mark.parametrize("text,seconds", [("90s", 90), ("30m", 1800), ("1h30m", 5400), ("250ms", 0.25),
-                                          (45, 45), ("2d", 172800), ("12", 12)])
+@pytest.mark.parametrize(
+    "text,seconds", [("90s", 90), ("30m", 1800), ("1h30m", 5400), ("250ms", 0.25), (45, 45), ("2d", 172800), ("12", 12)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -34,8 +35,11 @@ def test_bad_durations(text):
 
 
 def test_full_file(tmp_path):
-    path = write(tmp_path, 'redis_url = "redis://127.0.0.1:7000/1"\n[proxy]\nlisten = "127.0.0.1:9000"\n'
-                 '[worker]\nadmin_listen = "127.0.0.1:9001"\n' + PRODUCT.format(extra='inactivity = "10m"\nseats = 5'))
+    path = write(
+        tmp_path,
+        'redis_url = "redis://127.0.0.1:7000/1"\n[proxy]\nlisten = "127.0.0.1:9000"\n'
+        '[worker]\nadmin_listen = "127.0.0.1:9001"\n' + PRODUCT.format(extra='inactivity = "10m"\nseats = 5'),
+    )
     settings = load_settings(path)
     assert settings.redis_url.endswith(":7000/1")
     assert settings.proxy.listen == "127.0.0.1:9000"
@@ -60,16 +64,19 @@ def test_password_file(tmp_path):
     assert settings.product("jira").password() == "s3cret"
 
 
-@pytest.mark.parametrize("extra,key,reason", [
-    ('inactivity = "60s"', "products.jira", "below the jira floor"),
-    ('inactivity = "ten minutes"', "products.jira.inactivity", "not a duration"),
-    ('kind = "bitbucket"', "products.jira.kind", "jira"),
-    ('upstream = "ftp://x"', "products.jira.upstream", "not an http"),
-    ('upstream = "http://jira:8080/jira?x=1"', "products.jira.upstream", "without a query"),
-    ('seats = -1', "products.jira.seats", "greater than or equal to 0"),
-    ('colour = "blue"', "products.jira.colour", "unknown setting"),
-    ('directory = "crowd"', "products.jira", "crowd_app"),
-])
+@pytest.mark.parametrize(
+    "extra,key,reason",
+    [
+        ('inactivity = "60s"', "products.jira", "below the jira floor"),
+        ('inactivity = "ten minutes"', "products.jira.inactivity", "not a duration"),
+        ('kind = "bitbucket"', "products.jira.kind", "jira"),
+        ('upstream = "ftp://x"', "products.jira.upstream", "not an http"),
+        ('upstream = "http://jira:8080/jira?x=1"', "products.jira.upstream", "without a query"),
+        ("seats = -1", "products.jira.seats", "greater than or equal to 0"),
+        ('colour = "blue"', "products.jira.colour", "unknown setting"),
+        ('directory = "crowd"', "products.jira", "crowd_app"),
+    ],
+)
 def test_bad_product_values_name_key_and_reason(tmp_path, extra, key, reason):
     text = PRODUCT.format(extra="")
     if extra.split("=")[0].strip() in ("kind", "upstream"):
@@ -108,8 +115,9 @@ def test_duplicate_products_refused(tmp_path):
 
 def test_cli_prints_one_line_and_exits_2(tmp_path):
     path = write(tmp_path, PRODUCT.format(extra='inactivity = "soon"'))
-    result = subprocess.run([sys.executable, "-m", "seatgate", "worker", "--config", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "seatgate", "worker", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "products.jira.inactivity" in result.stderr
@@ -121,7 +129,10 @@ def test_upstream_with_a_context_path(tmp_path):
     settings = load_settings(write(tmp_path, text + '\nupstream = "http://jira:8080/jira/"\n'))
     product = settings.product("jira")
     assert (product.upstream, product.origin, product.context_path) == (
-        "http://jira:8080/jira", "http://jira:8080", "/jira")
+        "http://jira:8080/jira",
+        "http://jira:8080",
+        "/jira",
+    )
     from proxy_addon.runner import proxy_modes
 
     assert proxy_modes(settings)[0].startswith("reverse:http://jira:8080@")

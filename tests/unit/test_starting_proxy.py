@@ -12,12 +12,20 @@ from seatgate.settings import Settings
 
 
 def gate(failure_mode: str) -> SeatGate:
-    settings = Settings.model_validate({
-        "secret": "s" * 32,
-        "proxy": {"grant_timeout": 0.3, "failure_mode": failure_mode},
-        "products": [{"name": "jira", "kind": "jira", "upstream": "http://127.0.0.1:8080",
-                      "license_group": "jira-software-users"}],
-    })
+    settings = Settings.model_validate(
+        {
+            "secret": "s" * 32,
+            "proxy": {"grant_timeout": 0.3, "failure_mode": failure_mode},
+            "products": [
+                {
+                    "name": "jira",
+                    "kind": "jira",
+                    "upstream": "http://127.0.0.1:8080",
+                    "license_group": "jira-software-users",
+                }
+            ],
+        }
+    )
     addon = SeatGate(settings)
     addon.configure(set())
     return addon
