@@ -15,10 +15,10 @@ from seatgate.settings import ConfigError
 
 # name → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("seatgate.demo", "run simulator, embedded Redis, worker and proxy together"),
+    "demo": ("seatgate_simulator.demo", "run simulator, embedded Redis, worker and proxy together"),
     "proxy": ("proxy_addon.runner", "run the reverse proxy (lean mitmproxy runner)"),
     "worker": ("grant_worker.main", "run the grant worker (grants, sweeper, admin API)"),
-    "simulate": ("seatgate.simulator.cli", "run the Jira/Confluence Data Center simulator"),
+    "simulate": ("seatgate_simulator.cli", "run the Jira/Confluence Data Center simulator"),
     "rules": ("seatgate.rules.cli", "list, edit, explain and test the traffic rules"),
     "report": ("seatgate.report.cli", "licence sizing report from access logs"),
     "status": ("grant_worker.status", "seats, queue and licensed users per product"),

@@ -24,7 +24,7 @@ from grant_worker.directories import (
     UnknownUser,
     make_directory,
 )
-from seatgate.simulator import SimConfig, create_app
+from seatgate_simulator import SimConfig, create_app
 
 from .conftest import Recorder, product, worker
 

@@ -16,7 +16,7 @@ from proxy_addon.saml import MAX_FORM_BYTES, name_id, saml_claim
 from seatgate.keyed_hash import KeyedHasher
 from seatgate.schema import ProductKeys
 from seatgate.settings import ProxySettings
-from seatgate.simulator.saml import build_response
+from seatgate_simulator.saml import build_response
 
 FORM = "application/x-www-form-urlencoded"
 

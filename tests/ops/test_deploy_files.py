@@ -265,8 +265,19 @@ def test_dockerfile():
     instructions = dockerfile_instructions()
     known = {"FROM", "WORKDIR", "COPY", "RUN", "USER", "ENV", "EXPOSE", "ENTRYPOINT", "CMD", "ARG", "LABEL"}
     assert {op for op, _ in instructions} <= known
-    froms = [arg for op, arg in instructions if op == "FROM"]
-    assert froms and all(arg.startswith("python:3.11-slim") for arg in froms)
+    froms = [arg.split() for op, arg in instructions if op == "FROM"]
+    assert froms
+    # Every stage starts from the slim Python image or from a stage defined before it.
+    stages: set[str] = set()
+    for words in froms:
+        assert words[0].startswith("python:3.11-slim") or words[0] in stages
+        if len(words) == 3 and words[1].upper() == "AS":
+            stages.add(words[2])
+    # The default (last) stage is the production image: it copies only what `pip install .`
+    # built, never the demo build with the simulator and fakeredis.
+    last_from = max(i for i, (op, _) in enumerate(instructions) if op == "FROM")
+    copied_from = {arg.split()[0] for op, arg in instructions[last_from:] if op == "COPY" and arg.startswith("--from")}
+    assert copied_from == {"--from=build"}
     assert any(op == "RUN" and "pip install" in arg and re.search(r"\s\.$", arg) for op, arg in instructions)
     user = [arg for op, arg in instructions if op == "USER"][-1]
     assert user.split(":")[0] not in ("root", "0")

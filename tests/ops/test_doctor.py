@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from grant_worker.doctor import DARK_FEATURE, FAIL, OK, WARN, Doctor, Finding, public_url
 from seatgate.settings import Settings, load_settings
-from seatgate.simulator import STATE_KEY, SimConfig, create_app
+from seatgate_simulator import STATE_KEY, SimConfig, create_app
 from tests.conftest import RedisServer
 from tests.helpers import REPO, free_port
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from seatgate.simulator import STATE_KEY, SimConfig, create_app
-from seatgate.simulator.state import SimState
+from seatgate_simulator import STATE_KEY, SimConfig, create_app
+from seatgate_simulator.state import SimState
 
 MakeClient = Callable[..., Awaitable[TestClient]]
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from seatgate.simulator import STATE_KEY, SimConfig, create_app
-from seatgate.simulator.state import SimState
+from seatgate_simulator import STATE_KEY, SimConfig, create_app
+from seatgate_simulator.state import SimState
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from seatgate.simulator.config import SimConfig
-from seatgate.simulator.state import (
+from seatgate_simulator.config import SimConfig
+from seatgate_simulator.state import (
     AlreadyMember,
     Faults,
     NotMember,

@@ -17,16 +17,16 @@ import time
 
 from aiohttp import web
 
-from seatgate.simulator import auth
-from seatgate.simulator.accesslog import AccessLog, Entry
-from seatgate.simulator.context import AUTHORISATION_FAILED, IDENTITY_KEY, STATE_KEY, Refused, RequestHandler
-from seatgate.simulator.state import SimState
+from seatgate_simulator import auth
+from seatgate_simulator.accesslog import AccessLog, Entry
+from seatgate_simulator.context import AUTHORISATION_FAILED, IDENTITY_KEY, STATE_KEY, Refused, RequestHandler
+from seatgate_simulator.state import SimState
 
 log = logging.getLogger(__name__)
 
 INTROSPECTION_PREFIX = "/__sim/"
-REQUEST_ID_KEY = web.RequestKey("seatgate.simulator.request_id", str)
-ACCESS_LOG_KEY = web.AppKey("seatgate.simulator.access_log", AccessLog)
+REQUEST_ID_KEY = web.RequestKey("seatgate_simulator.request_id", str)
+ACCESS_LOG_KEY = web.AppKey("seatgate_simulator.access_log", AccessLog)
 _BODY_HEADERS = {"Content-Type", "Content-Length"}
 
 

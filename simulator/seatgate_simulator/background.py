@@ -13,9 +13,9 @@ import hashlib
 
 from aiohttp import WSMsgType, web
 
-from seatgate.simulator.context import json_response, require_user, state_of
-from seatgate.simulator.faults import json_body
-from seatgate.simulator.pages import PROJECT_KEY
+from seatgate_simulator.context import json_response, require_user, state_of
+from seatgate_simulator.faults import json_body
+from seatgate_simulator.pages import PROJECT_KEY
 
 MYWORK_TIMEOUT_S = 30  # mywork.timeout default
 MYWORK_MAX_TIMEOUT_S = 300  # mywork.max_timeout default

@@ -10,10 +10,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from seatgate.simulator import templating
-from seatgate.simulator.state import Session, SimState
+from seatgate_simulator import templating
+from seatgate_simulator.state import Session, SimState
 
-STATE_KEY = web.AppKey("seatgate.simulator.state", SimState)
+STATE_KEY = web.AppKey("seatgate_simulator.state", SimState)
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Seraph's login outcomes, as sent in X-Seraph-LoginReason.
@@ -55,7 +55,7 @@ class Identity:
         return "anonymous"
 
 
-IDENTITY_KEY = web.RequestKey("seatgate.simulator.identity", Identity)
+IDENTITY_KEY = web.RequestKey("seatgate_simulator.identity", Identity)
 
 REST_PREFIXES = ("/rest/", "/rpc/", "/json/", "/plugins/servlet/gadgets/")
 

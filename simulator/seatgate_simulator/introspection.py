@@ -18,9 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from seatgate.simulator.context import json_response, state_of
-from seatgate.simulator.faults import json_body
-from seatgate.simulator.state import SimState
+from seatgate_simulator.context import json_response, state_of
+from seatgate_simulator.faults import json_body
+from seatgate_simulator.state import SimState
 
 
 def _bad(message: str) -> web.Response:

@@ -88,7 +88,7 @@ exclude_users = ["admin"]
 
 
 def main(args: argparse.Namespace) -> int:
-    from seatgate.embedded_redis import EmbeddedRedis
+    from seatgate_simulator.embedded_redis import EmbeddedRedis
 
     ports = {"proxy": args.port, "simulator": args.upstream_port, "admin": args.admin_port}
     busy = [f"{name} port {port}" for name, port in ports.items() if not port_is_free(port)]

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from seatgate.simulator.context import (
+from seatgate_simulator.context import (
     Refused,
     RequestHandler,
     base_url,
@@ -31,9 +31,9 @@ from seatgate.simulator.context import (
     rest_error,
     state_of,
 )
-from seatgate.simulator.faults import body_name, directory_call, path, query, rpc_args
-from seatgate.simulator.state import AlreadyMember, NotMember, SimState, UnknownGroup, UnknownUser, User
-from seatgate.simulator.templating import AVATAR_URL
+from seatgate_simulator.faults import body_name, directory_call, path, query, rpc_args
+from seatgate_simulator.state import AlreadyMember, NotMember, SimState, UnknownGroup, UnknownUser, User
+from seatgate_simulator.templating import AVATAR_URL
 
 JIRA_MAX_RESULTS = 50
 CONFLUENCE_MAX_LIMIT = 200

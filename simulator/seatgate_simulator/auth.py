@@ -18,7 +18,7 @@ import re
 
 from aiohttp import web
 
-from seatgate.simulator.context import (
+from seatgate_simulator.context import (
     AUTHENTICATED_FAILED,
     AUTHORISATION_FAILED,
     OK,
@@ -26,7 +26,7 @@ from seatgate.simulator.context import (
     is_rest,
     rest_error,
 )
-from seatgate.simulator.state import SimState
+from seatgate_simulator.state import SimState
 
 SESSION_COOKIE = "JSESSIONID"
 REMEMBER_ME_COOKIES = {"jira": "seraph.rememberme.cookie", "confluence": "seraph.confluence"}

@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from seatgate.simulator.context import json_response, require_user, rest_error, state_of
-from seatgate.simulator.faults import json_body
-from seatgate.simulator.state import Token
+from seatgate_simulator.context import json_response, require_user, rest_error, state_of
+from seatgate_simulator.faults import json_body
+from seatgate_simulator.state import Token
 
 MAX_DAYS = 365
 

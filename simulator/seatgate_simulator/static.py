@@ -16,7 +16,7 @@ CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000"}
 
 
 def _read(name: str) -> bytes:
-    return resources.files("seatgate.simulator").joinpath("static", name).read_bytes()
+    return resources.files("seatgate_simulator").joinpath("static", name).read_bytes()
 
 
 def favicon() -> bytes:

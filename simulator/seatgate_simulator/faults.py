@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from seatgate.simulator.context import RequestHandler, identity_of, rest_error, state_of
+from seatgate_simulator.context import RequestHandler, identity_of, rest_error, state_of
 
 Target = tuple[str | None, str | None]  # (user, group) the call is about
 TargetReader = Callable[[web.Request], Awaitable[Target]]

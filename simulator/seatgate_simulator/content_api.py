@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
-from seatgate.simulator.context import base_url, json_response, require_user, rest_error, state_of
-from seatgate.simulator.faults import json_body
-from seatgate.simulator.pages import ISSUE_KEY, PROJECT_KEY
-from seatgate.simulator.state import TRANSITIONS, Comment, Issue
+from seatgate_simulator.context import base_url, json_response, require_user, rest_error, state_of
+from seatgate_simulator.faults import json_body
+from seatgate_simulator.pages import ISSUE_KEY, PROJECT_KEY
+from seatgate_simulator.state import TRANSITIONS, Comment, Issue
 
 OVER_LICENCE = (
     "You have exceeded the number of users allowed to use Jira applications under your license. "

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from seatgate.simulator.auth import decode_basic
-from seatgate.simulator.context import Refused, int_param, json_response, state_of
-from seatgate.simulator.faults import body_name, directory_call, query
-from seatgate.simulator.state import AlreadyMember, NotMember, UnknownGroup, UnknownUser
+from seatgate_simulator.auth import decode_basic
+from seatgate_simulator.context import Refused, int_param, json_response, state_of
+from seatgate_simulator.faults import body_name, directory_call, query
+from seatgate_simulator.state import AlreadyMember, NotMember, UnknownGroup, UnknownUser
 
 PREFIX = "/rest/usermanagement/1"
 

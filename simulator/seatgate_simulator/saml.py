@@ -23,8 +23,8 @@ from aiohttp import web
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from seatgate.simulator import auth
-from seatgate.simulator.context import (
+from seatgate_simulator import auth
+from seatgate_simulator.context import (
     AUTHENTICATED_FAILED,
     OK,
     dashboard_url,
@@ -32,8 +32,8 @@ from seatgate.simulator.context import (
     redirect,
     state_of,
 )
-from seatgate.simulator.pages import LOGIN_MESSAGES, html, login_page, safe_destination
-from seatgate.simulator.templating import layout
+from seatgate_simulator.pages import LOGIN_MESSAGES, html, login_page, safe_destination
+from seatgate_simulator.templating import layout
 
 CONSUMER_PATH = "/plugins/servlet/samlconsumer"
 IDP_PATH = "/plugins/servlet/saml/auth"

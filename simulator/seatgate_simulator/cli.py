@@ -39,7 +39,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-line reason
-    from seatgate.simulator.config import DEFAULT_SEATS, SimConfig
+    from seatgate_simulator.config import DEFAULT_SEATS, SimConfig
 
     if not 0 <= args.port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, not {args.port}")
@@ -61,7 +61,7 @@ def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-li
 async def _serve(config, host: str, port: int) -> int:
     from aiohttp import web
 
-    from seatgate.simulator.app import create_app
+    from seatgate_simulator.app import create_app
 
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=SHUTDOWN_DEADLINE_S)
     await runner.setup()

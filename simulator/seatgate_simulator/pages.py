@@ -24,15 +24,15 @@ from html import escape
 
 from aiohttp import web
 
-from seatgate.simulator.context import (
+from seatgate_simulator.context import (
     dashboard_url,
     identity_of,
     redirect,
     require_user,
     state_of,
 )
-from seatgate.simulator.state import TRANSITIONS
-from seatgate.simulator.templating import layout
+from seatgate_simulator.state import TRANSITIONS
+from seatgate_simulator.templating import layout
 
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}-[1-9][0-9]{0,8}$")
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from seatgate.simulator import (
+from seatgate_simulator import (
     background,
     content_api,
     crowd_api,
@@ -16,11 +16,11 @@ from seatgate.simulator import (
     saml,
     static,
 )
-from seatgate.simulator.accesslog import AccessLog
-from seatgate.simulator.config import SimConfig
-from seatgate.simulator.context import STATE_KEY
-from seatgate.simulator.middleware import ACCESS_LOG_KEY, FilterChain, stamp_headers
-from seatgate.simulator.state import SimState
+from seatgate_simulator.accesslog import AccessLog
+from seatgate_simulator.config import SimConfig
+from seatgate_simulator.context import STATE_KEY
+from seatgate_simulator.middleware import ACCESS_LOG_KEY, FilterChain, stamp_headers
+from seatgate_simulator.state import SimState
 
 # Comment and page bodies are small; anything bigger is a client bug worth a 413.
 MAX_BODY = 4 * 1024 * 1024

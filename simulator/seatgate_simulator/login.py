@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from seatgate.simulator import auth
-from seatgate.simulator.context import (
+from seatgate_simulator import auth
+from seatgate_simulator.context import (
     AUTHORISATION_FAILED,
     OK,
     base_url,
@@ -26,7 +26,7 @@ from seatgate.simulator.context import (
     rest_error,
     state_of,
 )
-from seatgate.simulator.pages import LOGIN_MESSAGES, login_page, safe_destination
+from seatgate_simulator.pages import LOGIN_MESSAGES, login_page, safe_destination
 
 TRUE_VALUES = ("true", "on", "1", "yes")
 

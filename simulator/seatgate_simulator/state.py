@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from seatgate.simulator.config import SimConfig, check_faults
+from seatgate_simulator.config import SimConfig, check_faults
 
 NAMED_USERS = ("alice", "bob", "carol", "dave", "erin")
 ADMIN = "admin"
