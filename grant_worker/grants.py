@@ -1,8 +1,9 @@
 """Handling one grant request: decide, reserve a seat, add to the group, tell the proxies.
 
-Safe to run more than once for the same request (a reclaimed stream entry, two
-workers): the seat reservation is idempotent per user and the directory add ends in
-success when the user is already a member.
+Safe to run more than once for the same request (an entry taken over from a dead worker,
+two workers): the seat reservation is idempotent per user, a reservation found already
+made ("resumed") first checks the membership, so an add the dead worker completed is not
+made again, and the directory add ends in success when the user is already a member.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
-from grant_worker import audit, metrics
+from grant_worker import audit, crashpoints, metrics
 from grant_worker.directories import CircuitOpen, Directory, DirectoryError, UnknownUser
 from seatgate import logs
 from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT, Event, ProductKeys
@@ -54,6 +55,10 @@ class ProductRuntime:
             groups = None
         self._user_info[user] = (time.monotonic() + USER_INFO_TTL, groups)
         return groups
+
+
+class TakenOver(Exception):
+    """The stream entry is no longer this worker's: another one took it over (we were silent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,7 @@ class GrantHandler:
             if fields.get("action") == "rollback":
                 result = await self._rollback(product, user)
             else:
-                result = await self._decide_and_grant(product, user, fields.get("confirmed") == "1")
+                result = await self._decide_and_grant(product, entry_id, user, fields.get("confirmed") == "1")
         except (RedisError, OSError) as exc:
             # Leave the entry unacknowledged: another attempt (or worker) will take it.
             metrics.REDIS_ERRORS.labels(op="grant").inc()
@@ -119,7 +124,9 @@ class GrantHandler:
         )
         return result
 
-    async def _decide_and_grant(self, product: ProductRuntime, user: str, confirmed: bool) -> Result:
+    async def _decide_and_grant(
+        self, product: ProductRuntime, entry_id: str | None, user: str, confirmed: bool
+    ) -> Result:
         settings = product.settings
         if not user or user in settings.exclude_users:
             return Result(Event.EXCLUDED, "excluded user")
@@ -137,6 +144,7 @@ class GrantHandler:
                 return Result(Event.EXCLUDED, "excluded group")
             if settings.managed_groups and not groups & set(settings.managed_groups):
                 return Result(Event.EXCLUDED, "not in a managed group")
+        crashpoints.reached("before_reserve")
         status = await self._reserve_seat(product, user)
         if status == "licensed":
             return Result(Event.GRANTED, "already licensed")
@@ -145,10 +153,14 @@ class GrantHandler:
         if status == "full":
             position = await self._enqueue(keys=[product.keys.queue, product.keys.queue_seen], args=[user, time.time()])
             return Result(Event.DENIED, "no free seat", int(position))
-        if status != "reserved":
+        if status not in ("reserved", "resumed"):
             return Result(Event.FAILED, f"seat: {status}")
         try:
-            await product.directory.add(user)
+            if status == "reserved" or not await product.directory.is_member(user):
+                await self._still_ours(product, entry_id)
+                crashpoints.reached("during_add")
+                await product.directory.add(user)
+            # else: a worker that died after its add left the seat reserved: finish its grant.
         except UnknownUser:
             await self._release(keys=[product.keys.granting], args=[user])
             return Result(Event.FAILED, "unknown_user")
@@ -161,11 +173,25 @@ class GrantHandler:
             # the reconciler settles a reservation nobody comes back for from the real
             # membership.
             return Result(Event.FAILED, f"directory: {exc}")
+        crashpoints.reached("after_add")
         keys = product.keys
         await self._commit(
             keys=[keys.licensed, keys.granting, keys.activity, keys.queue, keys.queue_seen], args=[user, time.time()]
         )
+        crashpoints.reached("after_commit")
         return Result(Event.GRANTED, "added")
+
+    async def _still_ours(self, product: ProductRuntime, entry_id: str | None) -> None:
+        """Raise TakenOver when another worker claimed the entry (our heartbeat lapsed).
+
+        Checked right before the directory add, the one step that must not run twice."""
+        if entry_id is None:  # an admin-API grant: no stream entry
+            return
+        mine = await self._redis.xpending_range(
+            product.keys.grants, GROUP, min=entry_id, max=entry_id, count=1, consumername=self._worker_id
+        )
+        if not mine:
+            raise TakenOver(entry_id)
 
     async def _evict_one(self, product: ProductRuntime) -> bool:
         """Revoke the longest-idle managed user idle for longer than evict_after."""

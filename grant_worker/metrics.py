@@ -22,6 +22,9 @@ DIRECTORY_LATENCY = Histogram(
 )
 DIRECTORY_ERRORS = Counter("seatgate_directory_errors_total", "Failed directory calls", ["product", "op", "outcome"])
 RECLAIMED = Counter("seatgate_grants_reclaimed_total", "Grant requests taken over from a dead worker", ["product"])
+HEARTBEAT_LAPSES = Counter(
+    "seatgate_worker_heartbeat_lapses_total", "Heartbeat refreshes that found this worker's key already expired"
+)
 SWEEPER_LEADER = Gauge("seatgate_sweeper_leader", "1 while this worker holds the sweeper lease")
 CIRCUIT_OPEN = Gauge("seatgate_directory_circuit_open", "1 while the directory circuit breaker is open", ["product"])
 

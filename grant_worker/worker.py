@@ -2,7 +2,9 @@
 
     consume  — XREADGROUP on the product's grant stream, each entry handled in its own
                task (bounded by ``[worker] concurrency``), acknowledged when done
-    reclaim  — XAUTOCLAIM entries another worker read but never acknowledged (it died)
+    heartbeat— keep this worker's liveness keys (grant_worker.heartbeat)
+    takeover — claim at once the entries of a worker whose liveness key expired (it died),
+               never those of a live one (grant_worker.takeover)
     sweeper  — inactivity revokes, on the lease holder only
     seats    — the effective cap, refreshed from the upstream licence
     admin    — admin API, /metrics, /healthz, /readyz
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -24,11 +27,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from grant_worker import metrics, seats
 from grant_worker.directories import DirectoryError, make_directory
-from grant_worker.grants import GrantHandler, ProductRuntime
+from grant_worker.grants import GrantHandler, ProductRuntime, TakenOver
+from grant_worker.heartbeat import Heartbeat
 from grant_worker.lease import Lease
 from grant_worker.reconciler import Reconciler
 from grant_worker.revoker import Revoker
 from grant_worker.sweeper import Sweeper
+from grant_worker.takeover import TakeOver
 from seatgate import logs, redis_conn
 from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.rules import RulesWatcher
@@ -38,6 +43,9 @@ from seatgate.settings import ConfigError, Settings
 log = logs.get("seatgate.worker")
 
 READ_BLOCK_MS = 1000
+# An entry of our own unacknowledged this long and under way nowhere (its handling hit a
+# Redis error) is handled again.
+OWN_RETRY_AFTER = 10.0
 
 
 class LoopEnded(Exception):
@@ -53,9 +61,13 @@ class GrantWorker:
         self.revoker = Revoker(self.redis, settings.worker.revoke_grace)
         self.handler = GrantHandler(self.redis, self.worker_id, self.revoker, settings.worker.queue_retry_after)
         self.reconciler = Reconciler(self.redis, settings.worker.reconcile_interval)
+        self.takeover = TakeOver(self.redis, self.worker_id)
+        self.heartbeat = Heartbeat(
+            self.redis, self.worker_id, [ProductKeys(p.name) for p in settings.products], settings.worker.takeover_after
+        )
         self._tasks: set[asyncio.Task] = set()
-        # Stream entry ids each product's grants under way here were read from: kept
-        # claimed (fresh) while they run, and never reclaimed by this worker a second time.
+        # Stream entry ids each product's grants under way here were read from: never
+        # spawned a second time while they run.
         self._handling: dict[str, set[str]] = {}
         self.stopping = asyncio.Event()
 
@@ -85,6 +97,8 @@ class GrantWorker:
             self.products.append(runtime)
             await self._ensure_group(runtime.keys.grants)
             await seats.refresh(self.redis, runtime)
+        # Alive before the first read: an entry is never pending to a consumer without a key.
+        await self.heartbeat.beat()
         log.info(
             "worker_started",
             worker=self.worker_id,
@@ -112,7 +126,8 @@ class GrantWorker:
             extra_duties=[self.reconciler.maybe_run],
         )
         loops = [self._consume(p) for p in self.products]
-        loops += [self._reclaim(p) for p in self.products]
+        loops += [self._take_over(p) for p in self.products]
+        loops.append(self.heartbeat.run())
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
         # The worker classifies nothing, but its seatgate_rules_version tells ops which version is stored.
         loops.append(RulesWatcher(self.redis, on_change=lambda version, _: metrics.RULES_VERSION.set(version)).run())
@@ -136,6 +151,8 @@ class GrantWorker:
             # Let grants under way finish (they hold requests), with a deadline.
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
+            # Only now: an entry still pending here is taken over at once, not after the expiry.
+            await self.heartbeat.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(lease.release(), 2)
 
@@ -192,37 +209,47 @@ class GrantWorker:
         try:
             await self.handler.handle(product, entry_id, fields)
         except (RedisError, OSError):
-            pass  # not acknowledged: the reclaimer hands it to a worker again
+            pass  # not acknowledged: handled again if this worker dies; otherwise the proxy's retry asks again
+        except TakenOver:
+            log.warning("grant_taken_over", product=product.name, entry=entry_id, user=fields.get("user"))
         except Exception:
             log.exception("grant_crashed", product=product.name, entry=entry_id)
 
-    async def _reclaim(self, product: ProductRuntime) -> None:
-        """Take over entries left pending by a worker that died mid-grant."""
-        min_idle_ms = int(self.settings.worker.reclaim_after * 1000)
+    async def _take_over(self, product: ProductRuntime) -> None:
+        """Take over, at once, the entries of a worker that died mid-grant (its heartbeat expired)."""
+        next_own_retry = time.monotonic() + OWN_RETRY_AFTER
         while True:
-            await asyncio.sleep(max(0.5, self.settings.worker.reclaim_after / 2))
+            # Twice per heartbeat refresh: a takeover follows the key's expiry closely
+            # (an XPENDING summary per product is cheap).
+            await asyncio.sleep(self.heartbeat.interval / 2)
             try:
-                mine = list(self._handling.get(product.name, ()))
-                if mine:
-                    # Heartbeat: claiming our own entries again resets their idle time, so a
-                    # grant slower than reclaim_after (a slow directory) is not taken over
-                    # and run a second time by another worker while this one is alive.
-                    await self.redis.xclaim(
-                        product.keys.grants, GROUP, self.worker_id, min_idle_time=0, message_ids=mine, justid=True
-                    )
-                _next, entries, *_ = await self.redis.xautoclaim(
-                    product.keys.grants, GROUP, self.worker_id, min_idle_time=min_idle_ms, start_id="0-0", count=100
-                )
+                claimed = await self.takeover.dead_consumers_entries(product.keys)
+                if time.monotonic() >= next_own_retry:
+                    next_own_retry = time.monotonic() + OWN_RETRY_AFTER
+                    claimed += await self._own_abandoned(product)
             except REDIS_UNAVAILABLE as exc:
-                metrics.REDIS_ERRORS.labels(op="xautoclaim").inc()
-                log.warning("reclaim_failed", product=product.name, error=type(exc).__name__)
+                metrics.REDIS_ERRORS.labels(op="takeover").inc()
+                log.warning("takeover_failed", product=product.name, error=type(exc).__name__)
                 continue
-            for entry_id, fields in entries:
-                if entry_id in self._handling.get(product.name, ()):
-                    continue
+            for entry_id, fields, dead in claimed:
                 if not fields:  # deleted from the stream meanwhile
                     await self.redis.xack(product.keys.grants, GROUP, entry_id)
                     continue
                 metrics.RECLAIMED.labels(product.name).inc()
-                log.info("grant_reclaimed", product=product.name, entry=entry_id, user=fields.get("user"))
+                log.info("grant_reclaimed", product=product.name, entry=entry_id, user=fields.get("user"), dead=dead)
                 self._spawn(product, entry_id, fields)
+
+    async def _own_abandoned(self, product: ProductRuntime) -> list[tuple[str, dict[str, str], str]]:
+        """Our own entries left unacknowledged by a Redis error, idle and under way nowhere: handle them again.
+
+        Only ever this worker's own entries, so never one a live worker is handling."""
+        stream = product.keys.grants
+        pending = await self.redis.xpending_range(
+            stream, GROUP, min="-", max="+", count=100, consumername=self.worker_id, idle=int(OWN_RETRY_AFTER * 1000)
+        )
+        handling = self._handling.get(product.name, set())
+        ids = [p["message_id"] for p in pending if p["message_id"] not in handling]
+        if not ids:
+            return []
+        entries = await self.redis.xclaim(stream, GROUP, self.worker_id, min_idle_time=0, message_ids=ids)
+        return [(entry_id, fields or {}, self.worker_id) for entry_id, fields in entries]

@@ -111,6 +111,13 @@ class ProductKeys:
     def events(self) -> str:
         return self._k("events")
 
+    # STRING with TTL (worker.takeover_after), refreshed by the worker whose consumer name
+    # it carries several times per TTL: while it exists that consumer of the grant stream
+    # is alive, and nobody takes its pending entries. Per product (not global) so that
+    # TAKE_OVER can check it and claim the stream entries atomically on Redis Cluster.
+    def alive(self, consumer: str) -> str:
+        return self._k(f"alive:{consumer}")
+
 
 class GlobalKeys:
     # STRING with TTL: the worker that currently runs the sweeper and reconciler
@@ -154,7 +161,9 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',
 return 'queued'
 """
 
-# Worker: reserve a seat for user, atomically against the cap. Waiting users are served
+# Worker: reserve a seat for user, atomically against the cap. 'resumed' means the seat was
+# already reserved (by a worker that died, or another grant of the same user under way):
+# its directory add may have landed, so the caller checks the membership first. Waiting users are served
 # first come, first served: while the queue is not empty, only the first `free` users in
 # it may take a seat, so a newcomer cannot overtake someone who waited.
 # KEYS: licensed, granting, revoking, cap, queue
@@ -162,7 +171,7 @@ return 'queued'
 RESERVE_SEAT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'licensed' end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'revoking' end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'reserved' end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'resumed' end
 local cap = redis.call('GET', KEYS[4])
 if cap then
   local used = redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) + redis.call('HLEN', KEYS[3])
@@ -251,6 +260,23 @@ FINISH_REVOKE = """
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
+# Worker: take over the pending grant entries of a consumer whose heartbeat key is gone
+# (the worker died), atomically with that check, so the entries of a live worker (however
+# slow its directory call) are never claimed. Returns the claimed entries like XCLAIM.
+# The dead consumer is removed from the group once it holds nothing.
+# KEYS: grants stream, alive(dead consumer)
+# ARGV: group, dead consumer, claiming consumer, max entries
+TAKE_OVER = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[4], ARGV[2])
+local ids = {}
+for i, entry in ipairs(pending) do ids[i] = entry[1] end
+local claimed = {}
+if #ids > 0 then claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, unpack(ids)) end
+if #ids < tonumber(ARGV[4]) then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+return claimed
+"""
+
 # Lease of the sweeper: renew or release only if we still hold it (compare-and-set).
 # KEYS: lease;  ARGV: owner, ttl_ms
 RENEW_LEASE = """
@@ -275,4 +301,5 @@ ALL_SCRIPTS = (
     FINISH_REVOKE,
     RENEW_LEASE,
     RELEASE_LEASE,
+    TAKE_OVER,
 )

@@ -266,8 +266,9 @@ class WorkerSettings(_Section):
     admin_token_file: Path | None = None
     # Grants handled at the same time by one worker.
     concurrency: int = Field(default=32, ge=1, le=1024)
-    # A grant entry not acknowledged for this long is taken over by another worker.
-    reclaim_after: Duration = 10.0
+    # Lifetime of a worker's heartbeat key (refreshed every fifth of it): a worker silent
+    # this long is dead, and another worker takes over its grants under way at once.
+    takeover_after: Annotated[float, BeforeValidator(parse_duration), Field(ge=0.5, le=60)] = 1.5
     sweep_interval: Duration = 5.0
     # Seconds between marking a user "revoking" and removing them, so activity that was
     # still in a proxy's write-behind buffer can land and cancel the revoke.

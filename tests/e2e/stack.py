@@ -43,6 +43,7 @@ class Stack:
     product_overrides: dict[str, Any] = field(default_factory=dict)
     proxy_overrides: dict[str, Any] = field(default_factory=dict)
     worker_overrides: dict[str, Any] = field(default_factory=dict)
+    worker_env: dict[str, str] = field(default_factory=dict)  # e.g. test-only crash points
     processes: list[Process] = field(default_factory=list)
     proxy_ports: list[int] = field(default_factory=list)
     metrics_ports: list[int] = field(default_factory=list)
@@ -100,7 +101,6 @@ class Stack:
                 "admin_token": self.admin_token,
                 "sweep_interval": "0.5s",
                 "revoke_grace": "0.5s",
-                "reclaim_after": "2s",
                 "seat_refresh_interval": "2s",
                 **self.worker_overrides,
             },
@@ -122,7 +122,9 @@ class Stack:
 
     def start_worker(self) -> Process:
         path, _, _, admin = self.write_config(f"worker{len(self.workers)}")
-        proc = Process(seatgate_cmd("worker", "--config", str(path)), self.tmp / f"worker{len(self.workers)}.log")
+        proc = Process(
+            seatgate_cmd("worker", "--config", str(path)), self.tmp / f"worker{len(self.workers)}.log", self.worker_env
+        )
         self.processes.append(proc)
         self.workers.append(proc)
         self._wait(admin, proc)

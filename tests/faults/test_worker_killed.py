@@ -1,8 +1,8 @@
 """A worker killed with SIGKILL in the middle of a grant: another worker finishes it.
 
 The directory is slowed down (3 s per call) so that the kill lands while the worker is
-waiting for the add. The surviving worker reclaims the unacknowledged stream entry
-(XAUTOCLAIM after ``reclaim_after``), the user ends in the licence group exactly once, and
+waiting for the add. The surviving worker takes the unacknowledged stream entry over
+once the victim's heartbeat key expires (``takeover_after``), the user ends in the licence group exactly once, and
 the request that was held all along is forwarded, licensed.
 
 "Exactly one directory add" means one add that changed the membership (201). The killed
@@ -36,7 +36,6 @@ def consumer_pid(consumer: str) -> int:
 async def test_worker_killed_mid_grant_is_finished_by_another(make_stack, redis_client):
     stack = make_stack(
         proxy_overrides={"grant_timeout": 20},
-        worker_overrides={"reclaim_after": "1s"},
         product_overrides={"inactivity": "60s"},
     ).start(workers=2)
     stack.sim_post("/__sim/faults", {"latency_ms": 3000})

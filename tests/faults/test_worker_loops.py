@@ -81,7 +81,7 @@ async def test_a_loop_that_ends_stops_the_worker() -> None:
 
     # run() with its loops replaced: one crashes, the others would run on.
     worker._consume = lambda product: crashing()  # type: ignore[method-assign]
-    worker._reclaim = lambda product: forever()  # type: ignore[method-assign]
+    worker._take_over = lambda product: forever()  # type: ignore[method-assign]
     worker.products = [ProductRuntime(worker.settings.products[0], ProductKeys("jira"), directory=None)]
     with pytest.raises(LoopEnded) as ended:
         async with asyncio.timeout(10):

@@ -611,7 +611,7 @@ section_names = {
     "worker": [
         "admin_listen",
         "concurrency",
-        "reclaim_after",
+        "takeover_after",
         "sweep_interval",
         "revoke_grace",
         "directory_timeout",

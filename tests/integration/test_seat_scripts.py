@@ -36,7 +36,7 @@ async def test_cap_holds_under_concurrent_reservations(redis_client):
 async def test_reserve_is_idempotent_and_commit_moves_to_licensed(redis_client):
     await redis_client.set(K.cap, 1)
     assert await reserve(redis_client, "alice") == "reserved"
-    assert await reserve(redis_client, "alice") == "reserved"  # a reclaimed retry
+    assert await reserve(redis_client, "alice") == "resumed"  # a retry after a crash: the add may have landed
     assert await reserve(redis_client, "bob") == "full"
     await commit(redis_client, "alice", 1234.0)
     assert await redis_client.hkeys(K.licensed) == ["alice"]

@@ -20,6 +20,7 @@ from redis.exceptions import WatchError
 
 from seatgate import redis_conn
 from tests.e2e import test_core_loop as core
+from tests.faults import test_worker_takeover as takeover
 from tests.helpers import Process, free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -238,6 +239,7 @@ def test_product_keys_share_one_slot(redis_cluster):
         keys.audit,
         keys.inflight("alice"),
         keys.identity("d1"),
+        keys.alive("host-1-abc"),
     )
     global_keys = (GlobalKeys.rules, GlobalKeys.rules_history, GlobalKeys.rules_audit, GlobalKeys.sweeper_lease)
     for group in (product_keys, global_keys):
@@ -289,6 +291,17 @@ async def test_two_proxies_two_workers_on_cluster_make_one_directory_add(make_st
     assert statuses == [200] * 12, stack.logs()
     adds = [c for c in stack.sim_state(requests=False)["directory_calls"] if c["op"] == "add" and c["user"] == "erin"]
     assert len(adds) == 1, adds
+
+
+async def test_worker_killed_mid_add_is_taken_over_on_cluster(make_stack, redis_cluster, tmp_path):
+    """The heartbeat check and the claim run as one script: the keys must share the stream's slot."""
+    client = redis_conn.connect(redis_cluster.url)
+    try:
+        await takeover.test_worker_killed_at_each_step_is_taken_over(
+            make_stack, client, tmp_path, "during_add", 1.0, 0.5
+        )
+    finally:
+        await client.aclose()
 
 
 async def test_unlicensed_login_behind_sentinel(stacks, tmp_path):
