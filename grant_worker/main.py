@@ -59,5 +59,6 @@ def main(args: argparse.Namespace) -> int:
     from seatgate.settings import load_settings
 
     settings = load_settings(args.config)
+    settings.require_products("worker")
     logs.configure(settings.log_level, settings.log_format)
     return asyncio.run(serve(settings))

@@ -106,6 +106,7 @@ def main(args: argparse.Namespace) -> int:
     from seatgate.settings import load_settings
 
     settings = load_settings(args.config)
+    settings.require_products("proxy")
     if not args.bare:
         settings.secret_key()  # fail at start-up, with one line, when the secret is missing
     logs.configure(settings.log_level, settings.log_format)

@@ -337,7 +337,25 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"product {missing[0]!r}: with several products each one after the first needs its own listen"
                 )
+        clash = _address_clash(self.proxy_addresses())
+        if clash:
+            raise ValueError(clash)
         return self
+
+    def proxy_addresses(self) -> list[tuple[str, str]]:
+        """``(setting, HOST:PORT)`` of every socket the proxy process listens on."""
+        addresses = []
+        for index, product in enumerate(self.products):
+            setting = f"products.{product.name}.listen" if product.listen or index else "proxy.listen"
+            addresses.append((setting, self.product_listen(product)))
+        if self.proxy.metrics_listen:
+            addresses.append(("proxy.metrics_listen", self.proxy.metrics_listen))
+        return addresses
+
+    def require_products(self, component: str) -> None:
+        """A proxy or worker without products would run doing nothing: refuse to start."""
+        if not self.products:
+            raise ConfigError("products", f"none configured: add a [[products]] table, a {component} needs one")
 
     @classmethod
     def settings_customise_sources(
@@ -379,6 +397,23 @@ class Settings(BaseSettings):
 
     def product_listen(self, product: ProductSettings) -> str:
         return product.listen or self.proxy.listen
+
+
+_ANY_HOST = {"0.0.0.0", "::", "[::]", "*", ""}
+
+
+def _address_clash(addresses: list[tuple[str, str]]) -> str | None:
+    """The first two settings that would listen on one address (port 0 picks a free port: no clash)."""
+    seen: list[tuple[str, str, str]] = []
+    for setting, address in addresses:
+        host, _, port = address.rpartition(":")
+        if port == "0":
+            continue
+        for other_setting, other_host, other_port in seen:
+            if port == other_port and (host == other_host or host in _ANY_HOST or other_host in _ANY_HOST):
+                return f"{setting} {address}: the same address as {other_setting}; give each its own port"
+        seen.append((setting, host, port))
+    return None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
