@@ -1,9 +1,11 @@
 """``seatgate proxy``: mitmproxy's Master with only the addons this job needs.
 
 Stock ``mitmdump`` loads about forty addons and dispatches every event to each of them;
-a reverse proxy for licensing needs five: the proxy server, next-layer protocol
-detection, TLS configuration (for https upstreams), error checking at start-up, and
-seatgate's own two. One reverse-proxy mode per product, listening on its own port.
+a reverse proxy for licensing needs four: the proxy server, next-layer protocol
+detection, TLS configuration (for https upstreams), and seatgate's own two. The listeners
+open only once every addon has started (:mod:`proxy_addon.startup`): a start-up failure is
+one line on stderr and exit status 2, and no connection is accepted meanwhile. One
+reverse-proxy mode per product, listening on its own port.
 Events go only to the addons that handle them, and hooks whose handlers return at once run
 in place rather than in a task each (:mod:`proxy_addon.dispatch`).
 """
@@ -51,32 +53,35 @@ def proxy_modes(settings) -> list[str]:
 
 async def run(settings, bare: bool = False) -> int:
     from mitmproxy import options
-    from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
+    from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
 
     from proxy_addon.addon import HeaderHygiene, SeatGate
     from proxy_addon.dispatch import LeanMaster, use_inline_hooks
+    from proxy_addon.startup import serve
 
     use_inline_hooks()
     opts = options.Options()
     master = LeanMaster(opts)
-    errors = errorcheck.ErrorCheck(repeat_errors_on_stderr=True)
-    master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), errors)
+    master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig())
     if not bare:
         master.addons.add(HeaderHygiene(settings.proxy.strip_request_headers), SeatGate(settings))
     master.addons.add(FreezeStartupHeap())
-    opts.update(
-        mode=proxy_modes(settings),
-        # Jira and Confluence build absolute links from the Host header (base URL checks).
-        keep_host_header=True,
-        # Attachments and exports pass through without being held in memory.
-        stream_large_bodies="1m",
-        # Upstream TLS stays the operator's call (ssl_insecure stays False).
-        connection_strategy="lazy",
-    )
+
+    def configure() -> None:
+        opts.update(
+            mode=proxy_modes(settings),
+            # Jira and Confluence build absolute links from the Host header (base URL checks).
+            keep_host_header=True,
+            # Attachments and exports pass through without being held in memory.
+            stream_large_bodies="1m",
+            # Upstream TLS stays the operator's call (ssl_insecure stays False).
+            connection_strategy="lazy",
+        )
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, master.shutdown)
-    await master.run()
+    await serve(master, settings, configure)
     return 0
 
 
@@ -116,4 +121,10 @@ def main(args: argparse.Namespace) -> int:
         import uvloop
 
         uvloop.install()
-    return asyncio.run(run(settings, bare=args.bare))
+    from proxy_addon.startup import StartupFailed
+
+    try:
+        return asyncio.run(run(settings, bare=args.bare))
+    except StartupFailed as exc:
+        print(f"seatgate proxy: start-up failed: {exc}", file=sys.stderr)
+        return 2

@@ -380,12 +380,17 @@ class Settings(BaseSettings):
     def secret_key(self) -> bytes:
         if self.secret_file is not None:
             try:
-                return self.secret_file.read_bytes().strip()
+                key, setting = self.secret_file.read_bytes().strip(), "secret_file"
             except OSError as exc:
                 raise ConfigError("secret_file", f"cannot read: {exc.strerror}") from exc
-        if self.secret is not None:
-            return self.secret.get_secret_value().encode()
-        raise ConfigError("secret", "is required (or secret_file): it keys the hashes of cookies and tokens")
+        elif self.secret is not None:
+            key, setting = self.secret.get_secret_value().encode(), "secret"
+        else:
+            raise ConfigError("secret", "is required (or secret_file): it keys the hashes of cookies and tokens")
+        if len(key) < SECRET_MIN_BYTES:
+            # Checked here, not only by the hasher, so a proxy refuses it before starting anything.
+            raise ConfigError(setting, f"must be at least {SECRET_MIN_BYTES} bytes long (32 random bytes are best)")
+        return key
 
     def admin_token(self) -> str | None:
         if self.worker.admin_token_file is not None:
@@ -398,6 +403,8 @@ class Settings(BaseSettings):
     def product_listen(self, product: ProductSettings) -> str:
         return product.listen or self.proxy.listen
 
+
+SECRET_MIN_BYTES = 16  # as seatgate.keyed_hash.KeyedHasher requires
 
 _ANY_HOST = {"0.0.0.0", "::", "[::]", "*", ""}
 
