@@ -30,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from seatgate.netutil import public_url
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
@@ -66,15 +67,6 @@ def split_fix(problem: str, default_fix: str) -> tuple[str, str]:
     return (finding + ")", fix) if sep and fix else (problem, default_fix)
 
 
-def public_url(url: str) -> str:
-    """The URL without its password, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=(f"{parts.username}:***@" if parts.username else ":***@") + netloc))
-
-
 class Doctor:
     def __init__(self, settings: Any, clock: Clock = time.time):
         self.settings = settings
@@ -92,6 +84,7 @@ class Doctor:
 
     async def run(self) -> list[Finding]:
         await self.check_redis()
+        await self.check_proxy()
         for product in self.settings.products:
             await self.check_product(product)
         return self.findings
@@ -153,6 +146,29 @@ class Doctor:
                 await asyncio.wait_for(client.aclose(), 2)
             except Exception:
                 pass  # the connection is being dropped anyway
+
+    # -- the proxy of these settings ---------------------------------------------------
+    async def check_proxy(self) -> None:
+        """What the running proxy says about itself (its /readyz), Redis included."""
+        from grant_worker import proxy_health
+
+        found = await proxy_health.probe(self.settings)
+        if found is None:
+            return  # no metrics listener: nothing to ask
+        if found["ready"]:
+            self.add("proxy", OK, proxy_health.line(found))
+        elif found["answering"] and found.get("redis") is False:
+            self.add(
+                "proxy",
+                WARN,
+                proxy_health.line(found),
+                "make Redis reachable from the proxy (see the redis check); the proxy recovers by itself",
+            )
+        elif found["answering"]:
+            self.add("proxy", WARN, proxy_health.line(found), "see the proxy's /readyz and its log")
+        else:
+            # Not an error: the doctor is often run before the proxy is started, or elsewhere.
+            self.add("proxy", OK, f"no proxy answers at {found['address']} (not started on this host?)")
 
     async def _ask(self, client: Any, node: Any, method: str, *args: Any) -> Any:
         kwargs = {"target_nodes": node} if node is not None else {}

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from grant_worker import proxy_health
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings
 
@@ -79,6 +80,8 @@ def _grant_sources(entries: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
 
 def render(doc: dict[str, Any]) -> str:
     lines = []
+    if doc.get("proxy"):
+        lines.append(proxy_health.line(doc["proxy"]))
     for p in doc["products"]:
         cap = "no cap" if p["effective_cap"] is None else str(p["effective_cap"])
         lines.append(
@@ -112,16 +115,23 @@ def main(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
 
-    async def run() -> dict[str, Any]:
+    async def run() -> tuple[dict[str, Any] | None, dict[str, Any] | BaseException]:
+        # The proxy first, and whatever Redis does: a proxy failing open or closed for want
+        # of Redis is what an operator most needs to see when Redis is down.
+        proxy = await proxy_health.probe(settings)
         redis = redis_conn.connect(settings.redis_url)
         try:
-            return await asyncio.wait_for(collect(redis, settings), 10)
+            return proxy, await asyncio.wait_for(collect(redis, settings), 10)
+        except (RedisError, OSError, TimeoutError) as exc:
+            return proxy, exc
         finally:
             await redis.aclose()
 
-    try:
-        doc = asyncio.run(run())
-    except (RedisError, OSError, TimeoutError) as exc:
-        raise ConfigError("redis_url", f"Redis is not reachable ({type(exc).__name__})") from None
+    proxy, doc = asyncio.run(run())
+    if isinstance(doc, BaseException):
+        if proxy is not None:
+            print(json.dumps({"proxy": proxy}, indent=2) if args.json else proxy_health.line(proxy))
+        raise ConfigError("redis_url", f"Redis is not reachable ({type(doc).__name__})")
+    doc["proxy"] = proxy
     print(json.dumps(doc, indent=2) if args.json else render(doc))
     return 0

@@ -9,6 +9,7 @@ from seatgate.telemetry import GRANT_LATENCY, REDIS_ERRORS, RULES_VERSION
 __all__ = ["GRANT_LATENCY", "REDIS_ERRORS", "RULES_VERSION"]
 
 REQUESTS = Counter("seatgate_requests_total", "Requests seen by the proxy", ["product", "verdict", "identity_source"])
+REDIS_UP = Gauge("seatgate_proxy_redis_up", "1 while this proxy's Redis answers; 0: failing open or closed")
 HELD = Gauge("seatgate_requests_held", "Requests currently held for a grant", ["product"])
 FAILURE_MODE = Counter(
     "seatgate_grant_failures_total",

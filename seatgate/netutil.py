@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 
 def free_port() -> int:
@@ -37,3 +38,12 @@ def wait_for_port(port: int, deadline: float = 15.0, proc: subprocess.Popen | No
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {deadline}s")
+
+
+def public_url(url: str) -> str:
+    """The URL without its password, for printing and logging."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=(f"{parts.username}:***@" if parts.username else ":***@") + netloc))

@@ -64,7 +64,9 @@ def product(url: str, kind: str = "jira", **overrides: Any) -> dict[str, Any]:
 
 def settings(redis_url: str, *products: dict[str, Any]) -> Settings:
     extra = [{**p, "listen": f"127.0.0.1:{8100 + i}"} for i, p in enumerate(products[1:])]
-    return load_settings(None, {"redis_url": redis_url, "products": [*products[:1], *extra]})
+    # A free metrics port: no proxy answers there, whatever else runs on this machine.
+    proxy = {"metrics_listen": f"127.0.0.1:{free_port()}"}
+    return load_settings(None, {"redis_url": redis_url, "proxy": proxy, "products": [*products[:1], *extra]})
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
@@ -116,6 +118,7 @@ async def test_healthy_setup(upstream, tmp_path):
         "redis-persistence": OK,
         "redis-eviction": OK,
         "redis-clock": OK,
+        "proxy": OK,
         "jira/upstream": OK,
         "jira/clock": OK,
         "jira/directory": OK,
