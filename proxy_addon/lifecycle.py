@@ -17,6 +17,7 @@ from proxy_addon.events import EventListener
 from proxy_addon.grant_client import GrantClient
 from proxy_addon.identity_store import IdentityStore
 from proxy_addon.licence_view import LicenceView
+from proxy_addon.redis_watch import RedisWatch
 from proxy_addon.replay import Replayer
 from proxy_addon.write_behind import WriteBehind
 from seatgate import logs, redis_conn
@@ -57,6 +58,7 @@ class ProxyServices:
             on_lost=lambda: self.grants.abandon_all("events connection lost"),
         )
         self._watcher = RulesWatcher(self.redis, on_change=on_rules_changed, check_interval=1.0)
+        self.redis_watch = RedisWatch(self.redis, settings)
         self._tasks: list[asyncio.Task] = []
         self._ops: OpsServer | None = None
         self._upstreams: UpstreamProbe | None = None
@@ -64,6 +66,7 @@ class ProxyServices:
     async def start(self) -> None:
         """Start the loops; the ops endpoints last (the request path is usable before them)."""
         await redis_conn.warm_up(self.redis)  # unreachable now is fine: every use fails open
+        await self.redis_watch.check()  # ... but said at once, next to the start-up lines
         await self.current_user.start()
         await self.replayer.start()
         self._tasks = [
@@ -71,6 +74,7 @@ class ProxyServices:
             asyncio.create_task(self.writer.run(), name="seatgate-write-behind"),
             asyncio.create_task(self._watcher.run(), name="seatgate-rules"),
             asyncio.create_task(self._resync_loop(), name="seatgate-resync"),
+            asyncio.create_task(self.redis_watch.run(), name="seatgate-redis-watch"),
         ]
 
     async def start_ops(self) -> None:

@@ -2,8 +2,8 @@
 
 Without Redis the proxy cannot tell who is licensed: it forwards unlicensed requests
 (``failure_mode = "open"``) or answers them 503 (``"closed"``). An operator who started only
-the proxy must see that at once, not find it in ``/readyz``: a mitmproxy addon of its own
-(independent of the seatgate addon's start-up) pings Redis every PING_INTERVAL seconds,
+the proxy must see that at once, not find it in ``/readyz``: started with the proxy's
+services (:mod:`proxy_addon.lifecycle`), this pings Redis every PING_INTERVAL seconds,
 keeps ``seatgate_proxy_redis_up`` at 1 or 0, and while Redis does not answer writes one
 warning line (``redis_unreachable``) at once and then at most once a minute
 (REPEAT_AFTER); ``redis_reachable`` says when it answers again. ``seatgate status`` and
@@ -14,13 +14,12 @@ itself is the broken part.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from proxy_addon import metrics
-from seatgate import logs, redis_conn
+from seatgate import logs
 from seatgate.netutil import public_url
 from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.settings import Settings
@@ -38,29 +37,15 @@ CONSEQUENCE = {
 
 
 class RedisWatch:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, redis: Any, settings: Settings, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
+        self._redis = redis
         self._clock = clock
-        self._redis: Any = None
-        self._task: asyncio.Task | None = None
         self.up: bool | None = None  # None until the first answer (or silence)
         self._warned_at: float | None = None
 
-    async def running(self) -> None:
-        self._redis = redis_conn.connect(self.settings.redis_url)
-        await self.check()  # at once: the warning belongs next to the start-up lines
-        self._task = asyncio.create_task(self._run(), name="seatgate-redis-watch")
-
-    async def done(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._redis.aclose(), 2)
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Check every PING_INTERVAL; the first check is the caller's, at start-up."""
         while True:
             await asyncio.sleep(PING_INTERVAL)
             await self.check()

@@ -57,7 +57,6 @@ async def run(settings, bare: bool = False) -> int:
 
     from proxy_addon.addon import HeaderHygiene, SeatGate
     from proxy_addon.dispatch import LeanMaster, use_inline_hooks
-    from proxy_addon.redis_watch import RedisWatch
     from proxy_addon.startup import serve
 
     use_inline_hooks()
@@ -65,7 +64,7 @@ async def run(settings, bare: bool = False) -> int:
     master = LeanMaster(opts)
     master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig())
     if not bare:
-        master.addons.add(HeaderHygiene(settings.proxy.strip_request_headers), SeatGate(settings), RedisWatch(settings))
+        master.addons.add(HeaderHygiene(settings.proxy.strip_request_headers), SeatGate(settings))
     master.addons.add(FreezeStartupHeap())
 
     def configure() -> None:

@@ -118,7 +118,7 @@ async def test_proxy_started_without_redis_warns_once_and_shows_in_status_and_do
 def test_warning_repeats_at_most_once_a_minute(tmp_path):
     settings = load_settings(None, {"proxy": {"failure_mode": "closed"}})
     now = [1000.0]
-    watch = RedisWatch(settings, clock=lambda: now[0])
+    watch = RedisWatch(None, settings, clock=lambda: now[0])
     with structlog.testing.capture_logs() as logged:
         for step in (0, 10, 30, REPEAT_AFTER - 1):
             now[0] = 1000.0 + step
