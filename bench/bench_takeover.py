@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -114,7 +116,10 @@ def main() -> None:
             takeovers.append(takeover)
             licensed.append(done)
             print(f"kill {n + 1:2d}: taken over after {takeover:.3f} s, licensed after {done:.3f} s", flush=True)
-            start_worker(n + 2)
+            if n + 1 < args.kills:
+                start_worker(n + 2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{sim}/__sim/state?requests=0", timeout=10) as reply:
+            calls = json.load(reply)["directory_calls"]
     finally:
         procs.stop_all()
 
@@ -128,6 +133,13 @@ def main() -> None:
     print(row("kill -> claimed by the survivor", takeovers))
     print(row("kill -> seat committed", licensed))
     print(f"takeover within 2 s: {sum(t <= 2 for t in takeovers)}/{len(takeovers)}")
+    adds: dict[str, list[int]] = {}
+    for call in calls:
+        if call["op"] == "add":
+            adds.setdefault(call["user"], []).append(call["status"])
+    changed_once = sum(statuses.count(201) == 1 for statuses in adds.values())
+    repeated = sum(len(statuses) > 1 for statuses in adds.values())
+    print(f"users added exactly once (one 201): {changed_once}/{args.kills}; with a second, no-op add: {repeated}")
 
 
 async def _round_with(redis_port: int, user: str, workers: dict[int, subprocess.Popen], kill_after: float):

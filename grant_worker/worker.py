@@ -46,6 +46,7 @@ READ_BLOCK_MS = 1000
 # An entry of our own unacknowledged this long and under way nowhere (its handling hit a
 # Redis error) is handled again.
 OWN_RETRY_AFTER = 10.0
+HEARTBEAT_LOOP = "Heartbeat.run"
 
 
 class LoopEnded(Exception):
@@ -145,14 +146,23 @@ class GrantWorker:
                     raise LoopEnded(task.get_name()) from error
         finally:
             stop.cancel()
-            for task in tasks:
+            # The heartbeat goes on while grants under way finish: they are never taken over
+            # while they run.
+            heartbeat = next(t for t in tasks if t.get_name() == HEARTBEAT_LOOP)
+            others = [task for task in tasks if task is not heartbeat]
+            for task in others:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*others, return_exceptions=True)
             # Let grants under way finish (they hold requests), with a deadline.
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
-            # Only now: an entry still pending here is taken over at once, not after the expiry.
-            await self.heartbeat.stop()
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            # Once nothing runs here any more, what is still pending here is taken over at
+            # once rather than after the expiry. A grant still running past the deadline
+            # dies with the process; its key then expires.
+            if all(task.done() for task in self._tasks):
+                await self.heartbeat.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(lease.release(), 2)
 

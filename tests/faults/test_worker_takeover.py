@@ -15,6 +15,7 @@ changed the membership (201). Only an add the dead worker still had on the wire
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import pytest
@@ -145,3 +146,26 @@ async def test_live_worker_with_a_slow_directory_is_never_taken_over(make_stack,
     for index in range(2):
         assert metric(worker_metrics(stack, index), "seatgate_grants_reclaimed_total", product=PRODUCT) == 0
     assert all(w.proc.poll() is None for w in stack.workers)
+
+
+async def test_worker_stopped_mid_grant_finishes_it_and_is_not_taken_over(make_stack, redis_client):
+    """SIGTERM during a slow add: the worker finishes the grant, its heartbeat going on meanwhile."""
+    stack = make_stack(proxy_overrides={"grant_timeout": 20}, product_overrides={"inactivity": "60s"}).start(workers=2)
+    stack.sim_post("/__sim/faults", {"latency_ms": 4000})  # over twice takeover_after
+    request = asyncio.create_task(held_login(stack, "bob", 30))
+    try:
+        await eventually(lambda: redis_client.hexists(KEYS.granting, "bob"), 10, "bob's seat reserved")
+        pending = await redis_client.xpending_range(KEYS.grants, GROUP, min="-", max="+", count=10)
+        pid = int(pending[0]["consumer"].rsplit("-", 2)[1])
+        stopping = next(i for i, w in enumerate(stack.workers) if w.pid == pid)
+        stack.workers[stopping].kill(signal.SIGTERM)
+        response = await request
+    finally:
+        request.cancel()
+    assert response.headers.get("X-Seraph-LoginReason") == "OK", stack.logs()
+    assert [c["status"] for c in directory_calls(stack, "bob")] == [201]
+    other = 1 - stopping
+    assert metric(worker_metrics(stack, other), "seatgate_grants_reclaimed_total", product=PRODUCT) == 0
+    await eventually(lambda: stack.workers[stopping].proc.poll() is not None, 20, "the stopped worker exited")
+    # It left nothing behind: its heartbeat keys are gone with it, not left to expire.
+    assert await redis_client.keys(KEYS.alive(pending[0]["consumer"])) == []
