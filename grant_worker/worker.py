@@ -207,7 +207,7 @@ class GrantWorker:
 
     def _spawn(self, product: ProductRuntime, entry_id: str, fields: dict[str, str]) -> None:
         handling = self._handling.setdefault(product.name, set())
-        if entry_id in handling:  # already under way here (a slow grant looks idle to XAUTOCLAIM)
+        if entry_id in handling:  # already under way here (re-handled only once it has ended)
             return
         handling.add(entry_id)
         task = asyncio.create_task(self._handle(product, entry_id, fields))

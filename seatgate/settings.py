@@ -269,6 +269,16 @@ class WorkerSettings(_Section):
     # Lifetime of a worker's heartbeat key (refreshed every fifth of it): a worker silent
     # this long is dead, and another worker takes over its grants under way at once.
     takeover_after: Annotated[float, BeforeValidator(parse_duration), Field(ge=0.5, le=60)] = 1.5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "reclaim_after" in data:
+            raise ValueError(
+                "reclaim_after was replaced by takeover_after (a heartbeat per worker, default 1.5s): remove it"
+            )
+        return data
+
     sweep_interval: Duration = 5.0
     # Seconds between marking a user "revoking" and removing them, so activity that was
     # still in a proxy's write-behind buffer can land and cancel the revoke.

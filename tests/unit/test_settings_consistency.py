@@ -85,3 +85,8 @@ def test_clash_exits_2_with_one_line(tmp_path, command):
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert "products.jsm.listen 127.0.0.1:8080: the same address as proxy.listen" in result.stderr
+
+
+def test_replaced_reclaim_after_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"^worker: reclaim_after was replaced by takeover_after"):
+        load_settings(write(tmp_path, '[worker]\nreclaim_after = "10s"\n' + product("jira")))
