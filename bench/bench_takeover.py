@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.common import Procs, free_port, percentile, seatgate, start_redis, write_stack_config
 from seatgate import redis_conn
+from seatgate.protocol import GrantRequest
 from seatgate.schema import GROUP, ProductKeys
 
 KEYS = ProductKeys("jira")
@@ -44,11 +45,10 @@ async def poll(predicate, deadline: float):
 
 
 async def one_round(redis, user: str, workers: dict[int, subprocess.Popen], kill_after: float) -> tuple[float, float]:
-    await redis.xadd(
-        KEYS.grants,
-        {"user": user, "request_id": uuid.uuid4().hex, "source": "bench", "confirmed": "1",
-         "requested_at": str(time.time()), "client": "bench"},
-    )  # fmt: skip
+    request = GrantRequest(
+        user=user, request_id=uuid.uuid4().hex, requested_at=time.time(), client="bench", source="bench", confirmed=True
+    )
+    await redis.xadd(KEYS.grants, request.to_fields())
 
     async def reserved():
         return await redis.hexists(KEYS.granting, user)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from grant_worker.grants import GrantHandler, ProductRuntime
 from grant_worker.status import collect
+from seatgate.protocol import GrantRequest
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings
 
@@ -69,14 +70,7 @@ def api_routes(
         result = await handler.handle(
             product,
             None,
-            {
-                "user": user,
-                "request_id": uuid.uuid4().hex,
-                "source": "api",
-                "confirmed": "0",
-                "requested_at": str(time.time()),
-                "client": request.remote or "",
-            },
+            GrantRequest(user, uuid.uuid4().hex, time.time(), request.remote or "", source="api").to_fields(),
         )
         code = 200 if result.event == "granted" else 409
         return web.json_response(

@@ -12,7 +12,6 @@ Runs on the sweeper-lease holder every ``reconcile_interval``; every repair is a
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from grant_worker import audit
 from grant_worker.directories import CircuitOpen, DirectoryError
 from grant_worker.grants import ProductRuntime
 from seatgate import logs
-from seatgate.schema import Event
+from seatgate.protocol import Event, GrantEvent
 
 log = logs.get("seatgate.worker.reconciler")
 
@@ -97,7 +96,7 @@ class Reconciler:
             for user in users:
                 audit.append(pipe, keys, f"reconcile:{kind}", user, "membership drift")
         for kind, user, detail in events:
-            pipe.publish(keys.events, json.dumps({"type": kind, "user": user, "detail": detail}))
+            pipe.publish(keys.events, GrantEvent(kind, user, detail).to_json())
         if any(repairs.values()):
             await pipe.execute()
             log.info("reconciled", product=product.name, **{k: len(v) for k, v in repairs.items() if v})

@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from proxy_addon import metrics
-from seatgate.schema import Event, ProductKeys
+from seatgate.protocol import Event, GrantEvent
+from seatgate.schema import ProductKeys
 
 # How long an "excluded" answer from the worker is trusted before asking again.
 EXCLUDED_TTL = 300.0
@@ -29,9 +30,9 @@ class LicenceView:
         until = self._excluded[product].get(user)
         return until is not None and until > time.monotonic()
 
-    def apply(self, product: str, event: dict[str, Any]) -> None:
-        kind, user = event.get("type"), event.get("user")
-        if not isinstance(user, str) or product not in self._licensed:
+    def apply(self, product: str, event: GrantEvent) -> None:
+        kind, user = event.type, event.user
+        if product not in self._licensed:
             return
         if kind == Event.GRANTED:
             self._licensed[product].add(user)
