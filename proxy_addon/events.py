@@ -14,6 +14,7 @@ from typing import Any
 from proxy_addon import metrics
 from seatgate import logs
 from seatgate.protocol import GrantEvent, ProtocolError
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.events")
@@ -24,7 +25,7 @@ Handler = Callable[[str, GrantEvent], None]
 class EventListener:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         products: list[str],
         handlers: list[Handler],
         on_connected: Callable[[], Any],

@@ -8,10 +8,10 @@ anything a dropped pub/sub connection missed.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from proxy_addon import metrics
 from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 
 # How long an "excluded" answer from the worker is trusted before asking again.
@@ -42,7 +42,7 @@ class LicenceView:
             self._excluded[product][user] = time.monotonic() + EXCLUDED_TTL
         metrics.LICENSED_CACHED.labels(product=product).set(len(self._licensed[product]))
 
-    async def reload(self, redis: Any) -> None:
+    async def reload(self, redis: RedisClient) -> None:
         """Replace the local sets with Redis's truth (raises RedisError on failure)."""
         for product in self._licensed:
             users = await redis.hkeys(ProductKeys(product).licensed)

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from seatgate.rules.model import Verdict  # the rules' verdict: one definition
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased for the operator: ``key: reason``."""
@@ -98,8 +100,6 @@ HttpUrl = Annotated[str, AfterValidator(_check_url)]
 # Atlassian's own floors: Confluence batches notifications every 10 minutes, so a user
 # revoked sooner than 15 minutes after their last action misses notifications about it.
 INACTIVITY_FLOOR = {"jira": 300.0, "confluence": 900.0}
-
-Verdict = Literal["static", "background", "activity", "passive"]
 
 
 class _Section(BaseModel):

@@ -24,6 +24,7 @@ from typing import Any
 
 from redis.exceptions import WatchError
 
+from seatgate.redis_conn import RedisClient
 from seatgate.rules.catalogue import load_builtin_ruleset
 from seatgate.rules.io import dumps, loads
 from seatgate.rules.model import Rule, RuleError, RuleSet
@@ -68,7 +69,7 @@ class RulesStore:
     mapping also lets explain resolve a product name to its kind.
     """
 
-    def __init__(self, redis: Any, known_products: Mapping[str, str] | Iterable[str] = ()):
+    def __init__(self, redis: RedisClient, known_products: Mapping[str, str] | Iterable[str] = ()):
         self.redis = redis
         self.product_kinds: dict[str, str | None] = (
             dict(known_products) if isinstance(known_products, Mapping) else dict.fromkeys(known_products)
