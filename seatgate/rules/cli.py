@@ -41,8 +41,12 @@ def _rule_flags(parser: argparse.ArgumentParser, adding: bool) -> None:
     pattern = parser.add_mutually_exclusive_group()
     pattern.add_argument("--path", help="glob: {name} = one segment, * = inside a segment, ** = any segments")
     pattern.add_argument("--regex", help="regular expression matched against the whole path")
-    if not adding:
-        pattern.add_argument("--any-path", action="store_true", help="drop the path pattern")
+    pattern.add_argument(
+        "--any-path",
+        action="store_true",
+        help="match every path (dangerous: needs --yes; without it a rule needs --path or --regex)",
+    )
+    parser.add_argument("--yes", action="store_true", help="confirm a rule that matches every path (--any-path)")
     parser.add_argument(
         "--query", action="append", metavar="COND", help="present:NAME, absent:NAME or equals:NAME=VALUE (repeatable)"
     )
@@ -76,7 +80,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true")
     command = add("add", "add a rule (at the end, or before another)")
     _rule_flags(command, adding=True)
-    command.add_argument("--before", metavar="ID", help="insert before this rule (default: at the end)")
+    place = command.add_mutually_exclusive_group()
+    place.add_argument("--before", metavar="ID", help="insert before this rule (default: at the end)")
+    place.add_argument("--after", metavar="ID", help="insert after this rule")
     command = add("update", "change fields of a rule")
     command.add_argument("rule_id", metavar="ID")
     _rule_flags(command, adding=False)
@@ -87,6 +93,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command.add_argument("rule_id", metavar="ID")
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--before", metavar="OTHER")
+    where.add_argument("--after", metavar="OTHER")
     where.add_argument("--to-end", action="store_true")
     command.add_argument("--reason", default="")
     command = add("import", "replace all rules with a TOML/YAML/JSON file")
@@ -160,11 +167,26 @@ def _flag_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["headers"] = args.header
     if getattr(args, "any_path", False):
         fields["path"] = fields["regex"] = None
+        fields["any_path"] = True
     if getattr(args, "no_query", False):
         fields["query"] = []
     if getattr(args, "no_headers", False):
         fields["headers"] = []
     return fields
+
+
+def _confirm_any_path(args: argparse.Namespace, ids: list[str]) -> None:
+    """Rules matching every path are refused unless --yes confirms them; then a warning stays."""
+    for rule_id in ids:
+        if not args.yes:
+            raise Refused(
+                f"rule {rule_id!r} matches every path: its verdict would apply to every request; "
+                "add --yes to confirm; nothing changed"
+            )
+        print(
+            f"seatgate rules {args.rules_command}: warning: rule {rule_id!r} matches every path (confirmed with --yes)",
+            file=sys.stderr,
+        )
 
 
 def _rules_from_file(path: Path) -> list[Any]:
@@ -351,10 +373,11 @@ async def cmd_add(ctx: _Context, args: argparse.Namespace) -> int:
         rules = _rules_from_file(args.from_file)
     else:
         rules = [parse_rule(fields)]
+    _confirm_any_path(args, [r.id for r in rules if r.any_path])
 
     def change(ruleset: Any) -> Any:
         for rule in rules:
-            ruleset = ruleset.add(rule, before=args.before)
+            ruleset = ruleset.add(rule, before=args.before, after=args.after)
         return ruleset
 
     ids = ", ".join(r.id for r in rules)
@@ -369,11 +392,14 @@ async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
         rules = _rules_from_file(args.from_file)
         if len(rules) != 1:
             raise Refused(f"{args.from_file.name}: holds {len(rules)} rules; update takes exactly one")
+        _confirm_any_path(args, [r.id for r in rules if r.any_path])
         return await _edit(
             ctx, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
         )
     if not fields:
         raise Refused("nothing to change: give at least one field flag (see --help) or --from-file")
+    if fields.get("any_path"):
+        _confirm_any_path(args, [fields.get("id", args.rule_id)])
     return await _edit(ctx, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}")
 
 
@@ -383,8 +409,11 @@ async def cmd_remove(ctx: _Context, args: argparse.Namespace) -> int:
 
 async def cmd_move(ctx: _Context, args: argparse.Namespace) -> int:
     before = None if args.to_end else args.before
-    where = "to the end" if before is None else f"before {before}"
-    return await _edit(ctx, lambda rs: rs.move(args.rule_id, before), args.reason, f"moved rule {args.rule_id} {where}")
+    after = None if args.to_end else args.after
+    where = "to the end" if before is None and after is None else f"before {before}" if before else f"after {after}"
+    return await _edit(
+        ctx, lambda rs: rs.move(args.rule_id, before, after), args.reason, f"moved rule {args.rule_id} {where}"
+    )
 
 
 async def cmd_import(ctx: _Context, args: argparse.Namespace) -> int:

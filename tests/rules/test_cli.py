@@ -114,6 +114,23 @@ def test_add_update_move_remove(cli, stored) -> None:
     assert removal["rule"] == "ours.poll" and removal["after"] is None and removal["before"]["regex"]
 
 
+def test_any_path_is_saved_only_when_confirmed(cli, stored) -> None:
+    code, _, err = cli(
+        "add", "--id", "all.heads", "--description", "d", "--any-path", "--methods", "HEAD", "--verdict", "passive"
+    )
+    assert code == 2 and stored() == (None, None), err
+    code, _, err = cli(
+        "add", "--id", "all.heads", "--description", "d", "--any-path", "--methods", "HEAD", "--verdict", "passive",
+        "--yes", "--after", "hidden-tab",
+    )  # fmt: skip
+    assert code == 0 and "warning: rule 'all.heads' matches every path" in err
+    rules = json.loads(cli("list", "--json")[1])["rules"]
+    ids = [r["id"] for r in rules]
+    assert ids.index("all.heads") == ids.index("hidden-tab") + 1 and rules[ids.index("all.heads")]["any_path"]
+    assert cli("update", "all.heads", "--path", "/x")[0] == 0
+    assert "any_path" not in json.loads(cli("show", "all.heads", "--json")[1])["rule"]
+
+
 def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
     rules = tmp_path / "new.yaml"
     rules.write_text(
@@ -144,13 +161,48 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
             "rule 'hidden-tab': id: a rule with this id already exists",
         ),
         (
-            ["add", "--id", "x", "--description", "d", "--products", "bamboo", "--verdict", "static"],
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--products", "bamboo", "--verdict", "static"],
             "rule 'x': products: unknown product 'bamboo' (known: confluence, jira, wiki)",
         ),
         (
-            ["add", "--id", "x", "--description", "d", "--verdict", "static", "--before", "nope"],
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--verdict", "static", "--before", "nope"],
             "no rule with id 'nope'",
         ),
+        (
+            [
+                "add",
+                "--id",
+                "x",
+                "--description",
+                "d",
+                "--path",
+                "/x",
+                "--verdict",
+                "static",
+                "--before",
+                "jira-board-poll",
+            ],
+            "no rule with id 'jira-board-poll' (did you mean 'jira.board-poll'?)",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--verdict", "static", "--after", "hiden-tab"],
+            "no rule with id 'hiden-tab' (did you mean 'hidden-tab'?)",
+        ),
+        (
+            ["add", "--id", "x", "--description", "x", "--verdict", "background"],
+            "rule 'x': no path or regex: the rule would match every request",
+        ),
+        (
+            ["add", "--id", "x", "--description", "x", "--any-path", "--verdict", "background"],
+            "rule 'x' matches every path: its verdict would apply to every request; add --yes to confirm",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--methods", "GTE", "--verdict", "static"],
+            "rule 'x': methods: unknown HTTP method 'GTE' (did you mean 'GET'?)",
+        ),
+        (["update", "hidden-tab", "--methods", "GTE"], "unknown HTTP method 'GTE' (did you mean 'GET'?)"),
+        (["update", "static.favicon", "--any-path"], "rule 'static.favicon' matches every path"),
+        (["move", "hidden-tab", "--after", "nope"], "no rule with id 'nope'"),
         (
             ["add", "--id", "x", "--description", "d", "--path", "no-slash", "--verdict", "static"],
             "rule 'x': path: 'no-slash' must start with /",
@@ -172,7 +224,7 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
         (["remove", "nope"], "no rule with id 'nope'"),
         (["move", "hidden-tab", "--before", "nope"], "no rule with id 'nope'"),
         (["move", "nope", "--before", "hidden-tab"], "no rule with id 'nope'"),
-        (["move", "hidden-tab", "--before", "hidden-tab"], "cannot move a rule before itself"),
+        (["move", "hidden-tab", "--before", "hidden-tab"], "cannot move a rule next to itself"),
         (["show", "nope"], "no rule with id 'nope'"),
         (["rollback", "99"], "no rules version 99 in the history"),
         (["import", "/nonexistent/rules.toml"], "no such file"),
@@ -184,7 +236,10 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
     ],
 )
 def test_refusals_change_nothing(cli, stored, args: list[str], message: str) -> None:
-    assert cli("list")[0] == 0 and cli("add", "--id", "seed", "--description", "d", "--verdict", "static")[0] == 0
+    assert (
+        cli("list")[0] == 0
+        and cli("add", "--id", "seed", "--description", "d", "--path", "/seed", "--verdict", "static")[0] == 0
+    )
     before = stored()
     refused(cli(*args), message)
     assert stored() == before
@@ -196,17 +251,18 @@ def test_refusals_change_nothing(cli, stored, args: list[str], message: str) -> 
         ("rules = [", ".toml", "bad.toml: invalid TOML"),
         ("rules: [", ".yaml", "bad.yaml: invalid YAML"),
         (
-            '[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n',
+            '[[rules]]\nid="a"\ndescription="d"\npath="/a"\nverdict="static"\n'
+            '[[rules]]\nid="a"\ndescription="d"\npath="/a"\nverdict="static"\n',
             ".toml",
             "bad.toml: duplicate rule id 'a'",
         ),
         (
-            "rules:\n  - {id: a, description: d, verdict: maybe}\n",
+            "rules:\n  - {id: a, description: d, path: /a, verdict: maybe}\n",
             ".yaml",
             "bad.yaml: rule 'a': verdict: unknown verdict 'maybe'",
         ),
         (
-            "rules:\n  - {id: a, description: d, verdict: static, products: [crowd]}\n",
+            "rules:\n  - {id: a, description: d, path: /a, verdict: static, products: [crowd]}\n",
             ".yaml",
             "bad.yaml: rule 'a': products: unknown product 'crowd'",
         ),
