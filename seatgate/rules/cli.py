@@ -63,6 +63,15 @@ def _rule_flags(parser: argparse.ArgumentParser, adding: bool) -> None:
     parser.add_argument("--reason", default="", help="why, for the audit trail")
 
 
+def _sample_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sample-log",
+        action="append",
+        metavar="LOGFILE",
+        help="measure the blast radius on this access log instead of the recent requests in Redis (repeatable)",
+    )
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     sub = parser.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
@@ -83,12 +92,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     place = command.add_mutually_exclusive_group()
     place.add_argument("--before", metavar="ID", help="insert before this rule (default: at the end)")
     place.add_argument("--after", metavar="ID", help="insert after this rule")
+    _sample_flag(command)
     command = add("update", "change fields of a rule")
     command.add_argument("rule_id", metavar="ID")
     _rule_flags(command, adding=False)
+    _sample_flag(command)
     command = add("remove", "remove a rule")
     command.add_argument("rule_id", metavar="ID")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("move", "move a rule before another one")
     command.add_argument("rule_id", metavar="ID")
     where = command.add_mutually_exclusive_group(required=True)
@@ -96,9 +108,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--after", metavar="OTHER")
     where.add_argument("--to-end", action="store_true")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("import", "replace all rules with a TOML/YAML/JSON file")
     command.add_argument("file", type=Path, metavar="FILE")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("export", "print the rules as TOML or YAML")
     command.add_argument("--format", choices=["toml", "yaml", "json"], default="toml")
     command.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout")
@@ -318,7 +332,27 @@ def _version_text(version: int) -> str:
 
 
 # -- commands -------------------------------------------------------------------------
-async def _edit(ctx: _Context, change: Any, reason: str, done: str) -> int:
+async def _show_blast_radius(ctx: _Context, args: argparse.Namespace, before: Any, after: Any) -> None:
+    """Print what the edit would change on recent traffic, before it is saved."""
+    from seatgate.rules.blast_radius import blast_radius
+    from seatgate.rules.sample import lines_from_logs, read_sample
+
+    logs = getattr(args, "sample_log", None)
+    if logs:
+        _check_logs(logs)
+        product = next(iter(ctx.products), "jira")
+        lines: Any = lines_from_logs(logs, product)
+        source = f"access log {', '.join(logs)}"
+    else:
+        lines = await _with_redis(ctx, read_sample(ctx.redis(), ctx.products))
+        source = f"the recent-request sample in {ctx.redis_label}"
+    kinds = ctx.products or {"jira": "jira"}
+    print(blast_radius(before, after, lines, kinds, ctx.defaults, source).summary())
+
+
+async def _edit(ctx: _Context, args: argparse.Namespace, change: Any, reason: str, done: str) -> int:
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, change(current))
     version, _ = await _with_redis(ctx, ctx.store().edit(change, who=_who(), reason=reason or done))
     print(f"{done}; rules are now version {version}")
     return 0
@@ -381,7 +415,7 @@ async def cmd_add(ctx: _Context, args: argparse.Namespace) -> int:
         return ruleset
 
     ids = ", ".join(r.id for r in rules)
-    return await _edit(ctx, change, args.reason, f"added rule {ids}")
+    return await _edit(ctx, args, change, args.reason, f"added rule {ids}")
 
 
 async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
@@ -394,17 +428,19 @@ async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
             raise Refused(f"{args.from_file.name}: holds {len(rules)} rules; update takes exactly one")
         _confirm_any_path(args, [r.id for r in rules if r.any_path])
         return await _edit(
-            ctx, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
+            ctx, args, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
         )
     if not fields:
         raise Refused("nothing to change: give at least one field flag (see --help) or --from-file")
     if fields.get("any_path"):
         _confirm_any_path(args, [fields.get("id", args.rule_id)])
-    return await _edit(ctx, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}")
+    return await _edit(
+        ctx, args, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}"
+    )
 
 
 async def cmd_remove(ctx: _Context, args: argparse.Namespace) -> int:
-    return await _edit(ctx, lambda rs: rs.remove(args.rule_id), args.reason, f"removed rule {args.rule_id}")
+    return await _edit(ctx, args, lambda rs: rs.remove(args.rule_id), args.reason, f"removed rule {args.rule_id}")
 
 
 async def cmd_move(ctx: _Context, args: argparse.Namespace) -> int:
@@ -412,7 +448,7 @@ async def cmd_move(ctx: _Context, args: argparse.Namespace) -> int:
     after = None if args.to_end else args.after
     where = "to the end" if before is None and after is None else f"before {before}" if before else f"after {after}"
     return await _edit(
-        ctx, lambda rs: rs.move(args.rule_id, before, after), args.reason, f"moved rule {args.rule_id} {where}"
+        ctx, args, lambda rs: rs.move(args.rule_id, before, after), args.reason, f"moved rule {args.rule_id} {where}"
     )
 
 
@@ -420,6 +456,8 @@ async def cmd_import(ctx: _Context, args: argparse.Namespace) -> int:
     from seatgate.rules import load_ruleset_file
 
     imported = load_ruleset_file(args.file, ctx.products)
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, imported)
     version = await _with_redis(
         ctx, ctx.store().save(imported, who=_who(), reason=args.reason or f"import {args.file.name}")
     )
@@ -487,19 +525,34 @@ async def cmd_test(ctx: _Context, args: argparse.Namespace) -> int:
     ruleset, source = await _ruleset_for_reading(ctx, args)
     try:
         result = replay(args.logs, Classifier(ruleset, ctx.defaults), kind, name, args.format)
-        baseline = None
+        baseline = radius = None
         if args.compare:
+            from seatgate.rules.blast_radius import blast_radius
+            from seatgate.rules.sample import lines_from_logs
+
             current, current_source = await _current_or_builtin(ctx)
             baseline = replay(args.logs, Classifier(current, ctx.defaults), kind, name, args.format)
+            product = name or kind or "jira"
+            radius = blast_radius(
+                current,
+                ruleset,
+                lines_from_logs(args.logs, product, args.format),
+                {**ctx.products, product: kind},
+                ctx.defaults,
+                f"access log {', '.join(args.logs)}",
+            )
             source = f"{source}, compared with {current_source}"
     except LogFormatError as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:
         raise Refused(f"{exc.filename}: cannot read ({exc.strerror})") from None
     if args.json:
-        print(json.dumps({**result.to_dict(), "rules_source": source}, indent=2))
+        extra = {"blast_radius": radius.to_dict()} if radius else {}
+        print(json.dumps({**result.to_dict(), "rules_source": source, **extra}, indent=2))
     else:
         print(f"rules: {source}")
+        if radius:
+            print(radius.summary())
         print(render(result, args.top_users, baseline))
     return 0
 

@@ -1,0 +1,150 @@
+"""The blast radius of a rules edit, measured on the proxy's recent-request sample in Redis.
+
+The proxy's writer (proxy_addon/request_sample.py) fills a real Redis; the CLI reads it
+back before saving an edit. The sample must hold no secret: the test scans it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from proxy_addon.request_sample import RequestSample
+from seatgate.cli import main as seatgate_main
+from seatgate.keyed_hash import KeyedHasher
+from seatgate.rules import Rule, load_builtin_ruleset
+from seatgate.rules.blast_radius import blast_radius
+from seatgate.rules.sample import SampleLine, read_sample
+from seatgate.schema import REQUEST_SAMPLE_MAXLEN, ProductKeys
+
+SECRET = b"s" * 32
+CONFIG = """
+secret = "ssssssssssssssssssssssssssssssss"
+[[products]]
+name = "jira"
+kind = "jira"
+upstream = "http://127.0.0.1:1"
+license_group = "jira-software-users"
+"""
+
+# (method, path, query, verdict, user): two users work on /rest/acme, one polls.
+TRAFFIC = [
+    ("GET", "/rest/acme/1/poll", "since=q7x9v&token=abc123", "activity", "alice"),
+    ("GET", "/rest/acme/1/poll", "since=18", "activity", "alice"),
+    ("GET", "/rest/acme/1/poll", "since=19", "activity", "bob"),
+    ("GET", "/browse/ABC-1", "", "activity", "carol"),
+    ("GET", "/rest/acme/1/poll", "", "activity", None),
+]
+
+
+async def fill(redis_client, traffic=TRAFFIC) -> RequestSample:
+    sample = RequestSample(redis_client, KeyedHasher(SECRET), interval=0.05)
+    for method, path, query, verdict, user in traffic:
+        sample.record("jira", method, path, query, verdict, user)
+    assert await sample.flush()
+    return sample
+
+
+async def test_sample_is_bounded_newest_first_and_secret_free(redis_client) -> None:
+    await fill(redis_client)
+    raw = await redis_client.lrange(ProductKeys("jira").request_sample, 0, -1)
+    assert len(raw) == len(TRAFFIC)
+    text = "\n".join(raw)
+    for secret in ("alice", "bob", "carol", "abc123", "q7x9v", "token=", "since="):
+        assert secret not in text, (secret, text)
+    newest = json.loads(raw[0])
+    assert newest["p"] == "/rest/acme/1/poll" and "u" not in newest and newest["v"] == "activity"
+    assert json.loads(raw[-1])["q"] == ["since", "token"]  # names only, in order
+    lines = await read_sample(redis_client, ["jira"])
+    assert len({line.user for line in lines if line.user}) == 3  # three users, told apart by keyed hash
+
+    many = [("GET", f"/browse/X-{i}", "", "activity", "dave") for i in range(REQUEST_SAMPLE_MAXLEN + 10)]
+    sample = RequestSample(redis_client, KeyedHasher(SECRET), buffer_max=len(many))
+    for line in many:
+        sample.record("jira", *line)
+    assert await sample.flush()
+    assert await redis_client.llen(ProductKeys("jira").request_sample) == REQUEST_SAMPLE_MAXLEN
+    newest = json.loads(await redis_client.lindex(ProductKeys("jira").request_sample, 0))
+    assert newest["p"] == f"/browse/X-{len(many) - 1}"
+
+
+async def test_sample_writer_survives_an_unreachable_redis() -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    sample = RequestSample(client, KeyedHasher(SECRET))
+    sample.record("jira", "GET", "/x", "", "activity", "alice")
+    assert await sample.flush() is False  # dropped, not raised
+    await client.aclose()
+
+
+def test_blast_radius_counts_requests_and_users() -> None:
+    hasher = KeyedHasher(SECRET)
+    lines = [
+        SampleLine("jira", m, p, tuple(q.split("=")[0] for q in query.split("&") if q), v, u and hasher.digest("u", u))
+        for m, p, query, v, u in TRAFFIC
+    ]
+    before = load_builtin_ruleset()
+    poll = Rule(id="acme.poll", description="d", path="/rest/acme/1/poll", verdict="background")
+    after = before.add(poll, before="hidden-tab")
+    radius = blast_radius(before, after, lines, {"jira": "jira"})
+    assert (radius.requests, radius.changed, radius.users) == (5, 4, 3)
+    assert (radius.users_to_background, radius.users_to_activity) == (2, 0)
+    assert dict(radius.transitions) == {("activity", "background"): 4}
+    back = blast_radius(after, before, lines, {"jira": "jira"})
+    assert (back.changed, back.users_to_background, back.users_to_activity) == (4, 0, 2)
+    # Only the query parameter present, not its value: the rule is measured as "since" present.
+    since = Rule(id="acme.since", description="d", path="/rest/acme/**", query=("present:since",), verdict="passive")
+    radius = blast_radius(before, before.add(since, before="hidden-tab"), lines, {"jira": "jira"})
+    assert radius.changed == 3 and not radius.unmeasurable
+    header = Rule(id="acme.h", description="d", any_path=True, headers=("x-acme=1",), verdict="background")
+    radius = blast_radius(before, before.add(header), lines, {"jira": "jira"})
+    assert radius.changed == 0 and radius.unmeasurable == ["acme.h"] and "not measurable" in radius.summary()
+
+
+@pytest.fixture
+def cli(redis_url, tmp_path, capsys, monkeypatch):
+    for name in ("SEATGATE_REDIS_URL", "SEATGATE_PRODUCTS", "SEATGATE_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "seatgate.toml"
+    config.write_text(CONFIG)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = seatgate_main(["rules", "--config", str(config), "--redis-url", redis_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    async def fill_once() -> None:
+        client = aioredis.from_url(redis_url)
+        await fill(client)
+        await client.aclose()
+
+    asyncio.run(fill_once())
+    add = ("add", "--id", "acme.poll", "--description", "d", "--path", "/rest/acme/1/poll", "--verdict", "background")
+    code, out, err = cli(*add, "--before", "jira.board-poll")
+    assert code == 0, err
+    first, second = out.splitlines()
+    assert first.startswith("blast radius: 4 of 5 recent requests change verdict (4 activity → background)")
+    assert "for 2 of 3 users activity turns into background" in first
+    assert second == "added rule acme.poll; rules are now version 2"
+    code, out, _ = cli("remove", "acme.poll")
+    assert code == 0 and "for 0 of 3 users" in out and "for 2 it turns into activity" in out
+
+    log = tmp_path / "access_log.txt"
+    log.write_text(
+        '127.0.0.1 1x1x1 alice [21/Nov/2026:10:00:00 +0000] "GET /rest/acme/1/poll?since=1 HTTP/1.1" 200 10 5 "-" "x" "-"\n'  # noqa: E501
+        '127.0.0.1 1x2x1 bob [21/Nov/2026:10:00:01 +0000] "GET /browse/A-1 HTTP/1.1" 200 10 5 "-" "x" "-"\n'
+    )
+    code, out, err = cli(*add, "--sample-log", str(log))
+    assert code == 0, err
+    assert out.startswith("blast radius: 1 of 2 recent requests change verdict") and "for 1 of 2 users" in out, out
