@@ -12,11 +12,14 @@ import redis
 
 from seatgate.cli import main as seatgate_main
 from seatgate.schema import GlobalKeys
-from tests.helpers import REPO, seatgate_cmd
+from tests.helpers import seatgate_cmd
 
-# Real Jira access logs (JALA), kept next to the repository.
-LOG = REPO.parent / "shared" / "data" / "jira-access-logs" / "access_log.2015-11-25"
-needs_real_log = pytest.mark.skipif(not LOG.is_file(), reason=f"the real Jira access log is not at {LOG}")
+
+@pytest.fixture
+def real_log(real_logs):
+    """One day of the real Jira access logs (the folder comes from the real_logs fixture)."""
+    return real_logs / "access_log.2015-11-25"
+
 
 CONFIG = """
 [[products]]
@@ -343,9 +346,8 @@ def test_edits_need_redis(tmp_path, capsys, monkeypatch) -> None:
     )
 
 
-@needs_real_log
-def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
-    code, out, _ = cli("test", str(LOG), "--builtin")
+def test_logtest_on_real_jira_log(cli, tmp_path, real_log) -> None:
+    code, out, _ = cli("test", str(real_log), "--builtin")
     assert code == 0
     assert "8099 requests from 8099 lines" in out
     hits = {
@@ -356,7 +358,7 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
     assert hits["jira.board-poll"] == 6 and hits["(default)"] > 1000 and hits["analytics.publish"] > 100
     users = out.split("Requests per user")[1]
     assert "radim" in users and "(anonymous)" in users
-    code, out, _ = cli("test", str(LOG), "--builtin", "--json")
+    code, out, _ = cli("test", str(real_log), "--builtin", "--json")
     data = json.loads(out)
     assert data["users"]["radim"]["activity"] > 0 and data["users"]["radim"]["background"] > 0
     # the effect of an edit, before saving it: gadget refresh made activity
@@ -367,14 +369,13 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
             'path = "/rest/gadget/1.0/**"\nverdict = "background"', 'path = "/rest/gadget/1.0/**"\nverdict = "activity"'
         )
     )
-    code, out, _ = cli("test", str(LOG), "--rules", str(edited), "--compare")
+    code, out, _ = cli("test", str(real_log), "--rules", str(edited), "--compare")
     assert code == 0 and "with the current rules → with the tested rules" in out
     radim = next(line for line in out.splitlines() if line.strip().startswith("radim"))
     assert "1893 → 2608" in radim and "1162 → 447" in radim  # 715 gadget refreshes
 
 
-@needs_real_log
-def test_acceptance_commands_as_processes(redis_url) -> None:
+def test_acceptance_commands_as_processes(redis_url, real_log) -> None:
     env = {**os.environ, "SEATGATE_REDIS_URL": redis_url}
     done = subprocess.run(
         seatgate_cmd("rules", "explain", "GET", "/rest/quickreload/latest/123?since=1", "--json"),
@@ -386,6 +387,8 @@ def test_acceptance_commands_as_processes(redis_url) -> None:
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["rule"] == "confluence.quick-reload" and answer["verdict"] == "background"
-    done = subprocess.run(seatgate_cmd("rules", "test", str(LOG)), capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run(
+        seatgate_cmd("rules", "test", str(real_log)), capture_output=True, text=True, env=env, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     assert "Hits per rule" in done.stdout and "Requests per user" in done.stdout
