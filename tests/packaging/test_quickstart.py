@@ -56,7 +56,7 @@ def base_python() -> Path:
 def path_without(tmp: Path, hidden: set[str]) -> str:
     """A PATH with python3 first and every other program of the current PATH, except ``hidden``."""
     shadow = tmp / "bin"
-    shadow.mkdir(exist_ok=True)
+    shadow.mkdir(parents=True, exist_ok=True)
     (shadow / "python3").symlink_to(base_python())
     venv_bin = str(Path(sys.executable).parent)
     for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
