@@ -369,7 +369,9 @@ def _error_message(exc: ValidationError, data: Any) -> str:
     loc = list(first["loc"])
     reason = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        reason = "unknown field"
+        in_rule = exc.title == "Rule" or (len(loc) > 2 and loc[0] == "rules")
+        known = Rule.model_fields if in_rule else RuleSet.model_fields
+        reason = "unknown field" + (did_you_mean(str(loc[-1]), known) if loc else "")
     elif first["type"] == "missing":
         reason = "is required"
     elif first["type"] == "literal_error" and loc and loc[-1] == "verdict":

@@ -42,6 +42,7 @@ GOOD = {"id": "x", "description": "d", "path": "/a/{b}", "verdict": "background"
         ),
         ({"headers": [{"name": "a", "op": "equals"}]}, "rule 'x': headers.0: equals takes a value"),
         ({"colour": "red"}, "rule 'x': colour: unknown field"),
+        ({"pth": "/a"}, "rule 'x': pth: unknown field (did you mean 'path'?)"),
         ({"description": ""}, "rule 'x': description: String should have at least 1 character"),
     ],
 )
