@@ -11,7 +11,6 @@ import json
 import pytest
 
 from proxy_addon.request_sample import RequestSample
-from seatgate.cli import main as seatgate_main
 from seatgate.keyed_hash import KeyedHasher
 from seatgate.rules import Rule, load_builtin_ruleset
 from seatgate.rules.blast_radius import blast_radius
@@ -104,19 +103,8 @@ def test_blast_radius_counts_requests_and_users() -> None:
 
 
 @pytest.fixture
-def cli(redis_url, tmp_path, capsys, monkeypatch):
-    for name in ("SEATGATE_REDIS_URL", "SEATGATE_PRODUCTS", "SEATGATE_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "seatgate.toml"
-    config.write_text(CONFIG)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = seatgate_main(["rules", "--config", str(config), "--redis-url", redis_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(rules_cli):
+    return rules_cli(CONFIG)
 
 
 def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> None:

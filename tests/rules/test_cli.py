@@ -31,19 +31,8 @@ license_group = "confluence-users"
 
 
 @pytest.fixture
-def cli(redis_url, tmp_path, capsys, monkeypatch):
-    for name in ("SEATGATE_REDIS_URL", "SEATGATE_PRODUCTS"):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "seatgate.toml"
-    config.write_text(CONFIG)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = seatgate_main(["rules", "--config", str(config), "--redis-url", redis_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(rules_cli):
+    return rules_cli(CONFIG)
 
 
 @pytest.fixture
