@@ -18,7 +18,7 @@ from typing import Any
 from seatgate import logs
 from seatgate.keyed_hash import KeyedHasher
 from seatgate.redis_conn import REDIS_UNAVAILABLE
-from seatgate.rules.sample import USER_HASH_KIND, SampleLine, query_names
+from seatgate.rules.sample import USER_HASH_KIND, SampleLine, query_names, scrub_path
 from seatgate.schema import REQUEST_SAMPLE_MAXLEN, ProductKeys
 
 log = logs.get("seatgate.proxy.request_sample")
@@ -65,7 +65,7 @@ class RequestSample:
             line = SampleLine(
                 product,
                 method,
-                path,
+                scrub_path(path),
                 query_names(query),
                 verdict,
                 self._user_hash(user) if user else None,

@@ -1,12 +1,13 @@
 """The recent-request sample that measures a rules edit before it is saved.
 
-Each proxy keeps a bounded list of recent request lines per product in Redis
+The proxies keep one bounded list of recent request lines per product in Redis
 (:attr:`seatgate.schema.ProductKeys.request_sample`, written by
 ``proxy_addon/request_sample.py``). A line holds only what the rules look at and nothing
 secret: method, path, the *names* of the query parameters, the verdict it got, and, when
 the user is known, a keyed hash of the user name (HMAC with ``secret``). The hash is
 needed to say for how many *users* an edit changes anything; it cannot be turned back
-into a name without the secret. No cookie, token, header or query value is kept.
+into a name without the secret. No cookie, token, header or query value is kept, and a
+path segment naming a user (``/~name``: Confluence personal spaces) is kept as ``/~user``.
 
 ``rules test`` and the edit commands can read lines from an access log instead
 (:func:`lines_from_logs`).
@@ -15,6 +16,7 @@ into a name without the secret. No cookie, token, header or query value is kept.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,16 @@ class SampleLine:
             data["u"] = self.user
         data["t"] = round(self.at)
         return json.dumps(data, separators=(",", ":"))
+
+
+# Confluence's personal spaces carry the user name in the path (/display/~alice/Home,
+# /spaces/~alice/...): such a segment is kept as "~user", which rules match the same way.
+_PERSONAL_SPACE = re.compile(r"/~[^/]*")
+
+
+def scrub_path(path: str) -> str:
+    """The path with the user names it may hold (``/~name`` segments) replaced."""
+    return _PERSONAL_SPACE.sub("/~user", path) if "/~" in path else path
 
 
 def query_names(query: str) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ TRAFFIC = [
     ("GET", "/rest/acme/1/poll", "since=19", "activity", "bob"),
     ("GET", "/browse/ABC-1", "", "activity", "carol"),
     ("GET", "/rest/acme/1/poll", "", "activity", None),
+    ("GET", "/display/~carol/Home", "", "activity", "carol"),
 ]
 
 
@@ -52,9 +53,10 @@ async def test_sample_is_bounded_newest_first_and_secret_free(redis_client) -> N
     text = "\n".join(raw)
     for secret in ("alice", "bob", "carol", "abc123", "q7x9v", "token=", "since="):
         assert secret not in text, (secret, text)
-    newest = json.loads(raw[0])
-    assert newest["p"] == "/rest/acme/1/poll" and "u" not in newest and newest["v"] == "activity"
+    anonymous = json.loads(raw[1])
+    assert anonymous["p"] == "/rest/acme/1/poll" and "u" not in anonymous and anonymous["v"] == "activity"
     assert json.loads(raw[-1])["q"] == ["since", "token"]  # names only, in order
+    assert json.loads(raw[0])["p"] == "/display/~user/Home"  # a personal space names its user
     lines = await read_sample(redis_client, ["jira"])
     assert len({line.user for line in lines if line.user}) == 3  # three users, told apart by keyed hash
 
@@ -88,7 +90,7 @@ def test_blast_radius_counts_requests_and_users() -> None:
     poll = Rule(id="acme.poll", description="d", path="/rest/acme/1/poll", verdict="background")
     after = before.add(poll, before="hidden-tab")
     radius = blast_radius(before, after, lines, {"jira": "jira"})
-    assert (radius.requests, radius.changed, radius.users) == (5, 4, 3)
+    assert (radius.requests, radius.changed, radius.users) == (6, 4, 3)
     assert (radius.users_to_background, radius.users_to_activity) == (2, 0)
     assert dict(radius.transitions) == {("activity", "background"): 4}
     back = blast_radius(after, before, lines, {"jira": "jira"})
@@ -122,7 +124,7 @@ def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> N
     code, out, err = cli(*add, "--before", "jira.board-poll")
     assert code == 0, err
     first, second = out.splitlines()
-    assert first.startswith("blast radius: 4 of 5 recent requests change verdict (4 activity → background)")
+    assert first.startswith("blast radius: 4 of 6 recent requests change verdict (4 activity → background)")
     assert "for 2 of 3 users activity turns into background" in first
     assert second == "added rule acme.poll; rules are now version 2"
     code, out, _ = cli("remove", "acme.poll")
