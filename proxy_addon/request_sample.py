@@ -1,7 +1,7 @@
 """The proxy's side of the request sample: recent request lines, written to Redis in batches.
 
 The hot path appends one tuple to a bounded in-memory buffer (no Redis round trip, no
-hashing); one task writes the buffer at most ``interval`` seconds apart with one
+hashing); one task writes the buffer every ``interval`` seconds with one
 ``LPUSH`` + ``LTRIM`` per product in a single pipeline. The list in Redis keeps the newest
 :data:`seatgate.schema.REQUEST_SAMPLE_MAXLEN` lines per product; the format and why it
 holds nothing secret are in :mod:`seatgate.rules.sample`. The sample is a measurement,
@@ -23,13 +23,16 @@ from seatgate.schema import REQUEST_SAMPLE_MAXLEN, ProductKeys
 
 log = logs.get("seatgate.proxy.request_sample")
 
-# Lines kept between two flushes: a busy proxy records the newest ones of each second.
+# Lines kept between two flushes: a busy proxy records the newest ones of each interval.
 BUFFER_MAX = 1_000
+# The sample need not be fresh to the second; a longer interval keeps its Redis cost at
+# two commands per product every few seconds, whatever the traffic.
+FLUSH_INTERVAL = 5.0
 _USER_HASH_CACHE_MAX = 10_000
 
 
 class RequestSample:
-    def __init__(self, redis: Any, hasher: KeyedHasher, interval: float = 1.0, buffer_max: int = BUFFER_MAX):
+    def __init__(self, redis: Any, hasher: KeyedHasher, interval: float = FLUSH_INTERVAL, buffer_max: int = BUFFER_MAX):
         self._redis = redis
         self._hasher = hasher
         self._interval = interval
