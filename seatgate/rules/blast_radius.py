@@ -52,10 +52,10 @@ class BlastRadius:
 
     def summary(self) -> str:
         if not self.requests:
-            return f"blast radius: no recent requests to measure ({self.source})"
+            return f"blast radius: no requests to measure it on ({self.source})"
         moves = ", ".join(f"{count} {before} → {after}" for (before, after), count in self.transitions.most_common())
         text = (
-            f"blast radius: {self.changed} of {self.requests} recent requests change verdict"
+            f"blast radius: {self.changed} of {self.requests} requests change verdict"
             + (f" ({moves})" if moves else "")
             + f"; for {self.users_to_background} of {self.users} users activity turns into background or passive,"
             f" for {self.users_to_activity} it turns into activity ({self.source})"

@@ -157,5 +157,5 @@ async def test_dry_run_measures_the_sample_and_saves_nothing(client, fake_redis)
     radius = dry["blast_radius"]
     assert (radius["requests"], radius["changed"], radius["users"]) == (4, 3, 3)
     assert (radius["users_to_activity"], radius["users_to_background"]) == (2, 0)
-    assert radius["summary"].startswith("blast radius: 3 of 4 recent requests change verdict (3 passive → activity)")
+    assert radius["summary"].startswith("blast radius: 3 of 4 requests change verdict (3 passive → activity)")
     assert (await call(client, "GET", "/ours.poll"))[0] == 400  # not saved

@@ -124,7 +124,7 @@ def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> N
     code, out, err = cli(*add, "--before", "jira.board-poll")
     assert code == 0, err
     first, second = out.splitlines()
-    assert first.startswith("blast radius: 4 of 6 recent requests change verdict (4 activity → background)")
+    assert first.startswith("blast radius: 4 of 6 requests change verdict (4 activity → background)")
     assert "for 2 of 3 users activity turns into background" in first
     assert second == "added rule acme.poll; rules are now version 2"
     code, out, _ = cli("remove", "acme.poll")
@@ -137,4 +137,4 @@ def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> N
     )
     code, out, err = cli(*add, "--sample-log", str(log))
     assert code == 0, err
-    assert out.startswith("blast radius: 1 of 2 recent requests change verdict") and "for 1 of 2 users" in out, out
+    assert out.startswith("blast radius: 1 of 2 requests change verdict") and "for 1 of 2 users" in out, out

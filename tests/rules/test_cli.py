@@ -360,6 +360,8 @@ def test_logtest_on_real_jira_log(cli, tmp_path, real_log) -> None:
     )
     code, out, _ = cli("test", str(real_log), "--rules", str(edited), "--compare")
     assert code == 0 and "with the current rules → with the tested rules" in out
+    assert "blast radius: 754 of 8099 requests change verdict (754 background → activity)" in out
+    assert "for 0 of 3 users activity turns into background or passive, for 3 it turns into activity" in out
     radim = next(line for line in out.splitlines() if line.strip().startswith("radim"))
     assert "1893 → 2608" in radim and "1162 → 447" in radim  # 715 gadget refreshes
 
