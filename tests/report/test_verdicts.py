@@ -56,11 +56,13 @@ verdict = "passive"
 id = "bot"
 description = "test rule"
 headers = ["equals:user-agent=bot"]
+any_path = true
 verdict = "static"
 [[rules]]
 id = "hidden"
 description = "test rule"
 headers = ["equals:x-atlassian-mau-ignore=true"]
+any_path = true
 verdict = "background"
 """,
         "toml",
