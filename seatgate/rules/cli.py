@@ -579,7 +579,7 @@ async def cmd_audit(ctx: _Context, args: argparse.Namespace) -> int:
         print(json.dumps(entries, indent=2))
         return 0
     for entry in entries:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["when"]))
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(entry["when"]))
         print(f"version {entry['version']}  {stamp}  {entry['who']}  {entry['reason']}")
         for change in entry["changes"]:
             if "rule" in change:
@@ -599,7 +599,7 @@ async def cmd_versions(ctx: _Context, args: argparse.Namespace) -> int:
         print(json.dumps(versions, indent=2))
         return 0
     for item in versions:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["when"])) if "when" in item else "?"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(item["when"])) if "when" in item else "?"
         print(f"version {item['version']}  {stamp}  {item.get('who', '?')}  {item.get('reason', '')}")
     return 0
 
