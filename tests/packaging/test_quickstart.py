@@ -170,3 +170,25 @@ def test_first_quickstart_command_on_a_fresh_clone(tmp_path: Path) -> None:
     out = run_quickstart(clone, command, with_redis, tmp_path / "second.log", "bob")
     assert "redis-server" in out.split("Redis:")[1]
     assert stamp.stat().st_mtime == installed_at, "the second start installed again"
+
+
+def test_too_old_a_python_gets_one_clear_line(tmp_path: Path) -> None:
+    clone = tmp_path / "seatgate"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=120)
+    old = tmp_path / "python3.9"
+    old.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.9.2' && exit 0\nexit 1\n")
+    old.chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-c", first_command(REPO / "README.md", "Quickstart")],
+        cwd=clone,
+        env={**os.environ, "PYTHON": str(old)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"scripts/demo.sh: needs Python >= 3.11 as {old} (found: Python 3.9.2); "
+        "set PYTHON=/path/to/python3.11 or newer\n"
+    )
+    assert not (clone / ".venv").exists()
