@@ -202,8 +202,14 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         target = body.get("version")
         if not isinstance(target, int) or isinstance(target, bool):
             raise RuleError("version: required version number")
+        _, current = await store.load()
+        radius = await measure(current, await store.version_doc(target))
+        if _dry_run(request, body):
+            return web.json_response({"dry_run": True, "blast_radius": radius})
         version = await store.rollback(target, who=_who(request), reason=body.get("reason") or "")
-        return web.json_response({"version": version, "done": f"rolled back to version {target}"})
+        return web.json_response(
+            {"version": version, "done": f"rolled back to version {target}", "blast_radius": radius}
+        )
 
     async def audit(request: web.Request) -> web.Response:
         try:

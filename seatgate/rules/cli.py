@@ -137,6 +137,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command = add("rollback", "make an earlier version current again")
     command.add_argument("version", type=int, metavar="VERSION")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("audit", "who changed the rules, when, before/after")
     command.add_argument("--count", type=int, default=20)
     command.add_argument("--json", action="store_true")
@@ -565,6 +566,9 @@ def _check_logs(logs: list[str]) -> None:
 
 async def cmd_rollback(ctx: _Context, args: argparse.Namespace) -> int:
     store = ctx.store()
+    target = await _with_redis(ctx, store.version_doc(args.version))
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, target)
     version = await _with_redis(ctx, store.rollback(args.version, who=_who(), reason=args.reason))
     print(f"rolled back to the rules of version {args.version}; rules are now version {version}")
     return 0

@@ -138,3 +138,5 @@ def test_cli_shows_the_blast_radius_before_saving(cli, redis_url, tmp_path) -> N
     code, out, err = cli(*add, "--sample-log", str(log))
     assert code == 0, err
     assert out.startswith("blast radius: 1 of 2 requests change verdict") and "for 1 of 2 users" in out, out
+    code, out, _ = cli("rollback", "3")  # the rules without acme.poll, measured on the sample again
+    assert code == 0 and out.startswith("blast radius: 4 of 6 requests change verdict (4 background → activity)")
