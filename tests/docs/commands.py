@@ -22,6 +22,7 @@ COMMAND_LANGUAGES = frozenset({"sh", "bash", "shell"})
 OTHER_LANGUAGES = frozenset({"text", "toml", "yaml", "json", "nginx", "ini", "python"})
 EXAMPLE_MARKER = "> Example: needs a real installation"
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ def blocks(path: Path, source: str | None = None) -> list[Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("#") and not line.startswith("#!"):
-            section = line.lstrip("#").strip()
+        heading = _HEADING.match(line)
+        if heading:
+            section = heading.group(1)
         match = _FENCE.match(line)
         if not match:
             i += 1
