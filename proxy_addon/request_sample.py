@@ -1,8 +1,10 @@
 """The proxy's side of the request sample: recent request lines, written to Redis in batches.
 
 The hot path appends one tuple to a bounded in-memory buffer (no Redis round trip, no
-hashing); one task writes the buffer every ``interval`` seconds with one
-``LPUSH`` + ``LTRIM`` per product in a single pipeline. The list in Redis keeps the newest
+hashing), right after the request is classified, before its user is known: the tuple
+keeps the flow's state, whose identity the gate has filled in by the time of the flush.
+One task writes the buffer every ``interval`` seconds with one ``LPUSH`` + ``LTRIM`` per
+product in a single pipeline. The list in Redis keeps the newest
 :data:`seatgate.schema.REQUEST_SAMPLE_MAXLEN` lines per product; the format and why it
 holds nothing secret are in :mod:`seatgate.rules.sample`. The sample is a measurement,
 not a record: lines that do not fit the buffer, or a batch Redis refuses, are dropped.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 from seatgate import logs
 from seatgate.keyed_hash import KeyedHasher
@@ -31,19 +33,25 @@ FLUSH_INTERVAL = 5.0
 _USER_HASH_CACHE_MAX = 10_000
 
 
+class _HasIdentity(Protocol):
+    identity: Any  # proxy_addon.identify.Identity | None, set once the user is known
+
+
 class RequestSample:
     def __init__(self, redis: Any, hasher: KeyedHasher, interval: float = FLUSH_INTERVAL, buffer_max: int = BUFFER_MAX):
         self._redis = redis
         self._hasher = hasher
         self._interval = interval
-        # (product, method, path, query, verdict, user, time): hashed and encoded at flush.
-        self._buffer: deque[tuple[str, str, str, str, str, str | None, float]] = deque(maxlen=buffer_max)
+        # (product, method, path, query, verdict, flow state, time): encoded at flush.
+        self._buffer: deque[tuple[str, str, str, str, str, _HasIdentity, float]] = deque(maxlen=buffer_max)
         self._keys: dict[str, str] = {}
         self._user_hashes: dict[str, str] = {}
 
     # -- hot path -----------------------------------------------------------------
-    def record(self, product: str, method: str, path: str, query: str, verdict: str, user: str | None) -> None:
-        self._buffer.append((product, method, path, query, verdict, user, time.time()))
+    def record(self, product: str, method: str, path: str, query: str, verdict: str, state: _HasIdentity) -> None:
+        """One classified request. Static ones are left out: they would crowd out the rest."""
+        if verdict != "static":
+            self._buffer.append((product, method, path, query, verdict, state, time.time()))
 
     # -- flushing -----------------------------------------------------------------
     async def run(self) -> None:
@@ -64,7 +72,8 @@ class RequestSample:
             return True
         batch, self._buffer = self._buffer, deque(maxlen=self._buffer.maxlen)
         by_product: dict[str, list[str]] = {}
-        for product, method, path, query, verdict, user, at in batch:
+        for product, method, path, query, verdict, state, at in batch:
+            user = state.identity.user if state.identity is not None else None
             line = SampleLine(
                 product,
                 method,

@@ -16,6 +16,7 @@ from seatgate.rules import Rule, load_builtin_ruleset
 from seatgate.rules.blast_radius import blast_radius
 from seatgate.rules.sample import SampleLine, read_sample
 from seatgate.schema import REQUEST_SAMPLE_MAXLEN, ProductKeys
+from tests.rules.conftest import flow_of
 
 SECRET = b"s" * 32
 CONFIG = """
@@ -41,7 +42,7 @@ TRAFFIC = [
 async def fill(redis_client, traffic=TRAFFIC) -> RequestSample:
     sample = RequestSample(redis_client, KeyedHasher(SECRET), interval=0.05)
     for method, path, query, verdict, user in traffic:
-        sample.record("jira", method, path, query, verdict, user)
+        sample.record("jira", method, path, query, verdict, flow_of(user))
     assert await sample.flush()
     return sample
 
@@ -60,7 +61,7 @@ async def test_sample_is_bounded_newest_first_and_secret_free(redis_client) -> N
     lines = await read_sample(redis_client, ["jira"])
     assert len({line.user for line in lines if line.user}) == 3  # three users, told apart by keyed hash
 
-    many = [("GET", f"/browse/X-{i}", "", "activity", "dave") for i in range(REQUEST_SAMPLE_MAXLEN + 10)]
+    many = [("GET", f"/browse/X-{i}", "", "activity", flow_of("dave")) for i in range(REQUEST_SAMPLE_MAXLEN + 10)]
     sample = RequestSample(redis_client, KeyedHasher(SECRET), buffer_max=len(many))
     for line in many:
         sample.record("jira", *line)
@@ -70,12 +71,23 @@ async def test_sample_is_bounded_newest_first_and_secret_free(redis_client) -> N
     assert newest["p"] == f"/browse/X-{len(many) - 1}"
 
 
+async def test_static_is_left_out_and_the_user_is_read_at_flush(redis_client) -> None:
+    sample = RequestSample(redis_client, KeyedHasher(SECRET))
+    state = flow_of(None)
+    sample.record("jira", "GET", "/s/1/_/x.js", "", "static", flow_of("alice"))
+    sample.record("jira", "GET", "/browse/A-1", "", "activity", state)
+    state.identity = flow_of("alice").identity  # the gate learns the user after classifying
+    assert await sample.flush()
+    (line,) = await read_sample(redis_client, ["jira"])
+    assert line.path == "/browse/A-1" and line.user == KeyedHasher(SECRET).digest("sampleuser", "alice")
+
+
 async def test_sample_writer_survives_an_unreachable_redis() -> None:
     import redis.asyncio as aioredis
 
     client = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     sample = RequestSample(client, KeyedHasher(SECRET))
-    sample.record("jira", "GET", "/x", "", "activity", "alice")
+    sample.record("jira", "GET", "/x", "", "activity", flow_of("alice"))
     assert await sample.flush() is False  # dropped, not raised
     await client.aclose()
 
