@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 
-from proxy_addon.identify import Identity, Source
 from seatgate.cli import main as seatgate_main
 
 CliRun = Callable[..., tuple[int, str, str]]
@@ -33,8 +31,3 @@ def rules_cli(redis_url, tmp_path, capsys, monkeypatch) -> Callable[[str], CliRu
         return run
 
     return with_config
-
-
-def flow_of(user: str | None) -> SimpleNamespace:
-    """A stand-in for the proxy's FlowState as the request sample reads it: its identity."""
-    return SimpleNamespace(identity=Identity(user, Source.SESSION, True) if user else None)

@@ -145,12 +145,12 @@ async def test_explain(client) -> None:
 async def test_dry_run_measures_the_sample_and_saves_nothing(client, fake_redis) -> None:
     from proxy_addon.request_sample import RequestSample
     from seatgate.keyed_hash import KeyedHasher
-    from tests.rules.conftest import flow_of
+    from tests.proxy_addon.support import state_of
 
     sample = RequestSample(fake_redis, KeyedHasher(b"k" * 32))
     for user in ("alice", "bob", "alice"):
-        sample.record("wiki", "GET", "/rest/ours/1/poll", "since=1", "passive", flow_of(user))
-    sample.record("wiki", "GET", "/display/X", "", "passive", flow_of("carol"))
+        sample.record("wiki", "GET", "/rest/ours/1/poll", "since=1", "passive", state_of(user))
+    sample.record("wiki", "GET", "/display/X", "", "passive", state_of("carol"))
     assert await sample.flush()
     rule = {**NEW, "products": ["wiki"], "verdict": "activity"}
     status, dry = await call(client, "POST", "", {"rule": rule, "dry_run": True})
