@@ -115,6 +115,14 @@ class ProductKeys:
     def events(self) -> str:
         return self._k("events")
 
+    # LIST of recent request lines, newest first, capped at REQUEST_SAMPLE_MAXLEN: JSON
+    # {"m": method, "p": path, "q": [query parameter names], "v": verdict, "t": epoch
+    # seconds, "u": keyed hash of the user when known}. Never a user name, cookie, token
+    # or query value: it measures the blast radius of a rules edit (seatgate/rules/sample.py)
+    @property
+    def request_sample(self) -> str:
+        return self._k("sample:requests")
+
 
 class GlobalKeys:
     # STRING with TTL: the worker that currently runs the sweeper and reconciler
@@ -130,6 +138,8 @@ class GlobalKeys:
 
 
 AUDIT_MAXLEN = 100_000
+# Request lines kept per product in ProductKeys.request_sample (about 100 bytes each).
+REQUEST_SAMPLE_MAXLEN = 5_000
 
 
 # --- Lua scripts -------------------------------------------------------------------
