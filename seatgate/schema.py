@@ -24,25 +24,40 @@ GROUP = "workers"  # consumer group of every grant stream
 
 @dataclass(frozen=True, slots=True)
 class ProductKeys:
-    """Key names of one product. Build once per product and reuse."""
+    """Key names of one product. Build once per product and reuse.
+
+    With ``shadow`` set (``mode = "shadow"``) the seat state — seat states, cap, queue,
+    holds, in-flight markers, grant stream, events — lives under ``sg:{<product>}:shadow:``
+    instead: a would-be state that nothing in enforce mode reads, so that nothing recorded
+    in shadow mode can pass for a real grant after the switch. What the proxies observe
+    (activity, identities, upstream seat figures) and the audit stream are shared.
+    """
 
     product: str
+    shadow: bool = False
 
     def _k(self, name: str) -> str:
         return f"{PREFIX}:{{{self.product}}}:{name}"
 
+    def _seat(self, name: str) -> str:
+        return self._k(f"shadow:{name}" if self.shadow else name)
+
+    @property
+    def mode(self) -> str:
+        return "shadow" if self.shadow else "enforce"
+
     # seat states: HASH user → epoch seconds when the state was entered
     @property
     def licensed(self) -> str:
-        return self._k("licensed")
+        return self._seat("licensed")
 
     @property
     def granting(self) -> str:
-        return self._k("granting")
+        return self._seat("granting")
 
     @property
     def revoking(self) -> str:
-        return self._k("revoking")
+        return self._seat("revoking")
 
     # ZSET user → epoch seconds of the last real activity
     @property
@@ -52,12 +67,12 @@ class ProductKeys:
     # ZSET user → epoch seconds until which the user is kept licensed (grant API holds)
     @property
     def holds(self) -> str:
-        return self._k("holds")
+        return self._seat("holds")
 
     # STRING: effective seat cap for managed users; absent means no cap known yet
     @property
     def cap(self) -> str:
-        return self._k("cap")
+        return self._seat("cap")
 
     # HASH: seat figures from the upstream licence and when they were read
     @property
@@ -72,24 +87,24 @@ class ProductKeys:
     # ZSET user → epoch seconds of arrival: users waiting for a free seat (FIFO)
     @property
     def queue(self) -> str:
-        return self._k("queue")
+        return self._seat("queue")
 
     # ZSET user → epoch seconds the user last asked (a waiting page retries); users who
     # stop asking leave the queue
     @property
     def queue_seen(self) -> str:
-        return self._k("queue:seen")
+        return self._seat("queue:seen")
 
     # STRING with TTL: one grant in flight per user across all proxies
     def inflight(self, user: str) -> str:
-        return self._k(f"inflight:{user}")
+        return self._seat(f"inflight:{user}")
 
     # STREAM of grant requests, read by the consumer group GROUP. Besides grant requests
     # (REQUEST_GRANT) a proxy appends {action: "rollback", user, request_id, client, reason,
     # requested_at} when upstream rejected the credentials a grant was just made for.
     @property
     def grants(self) -> str:
-        return self._k("grants")
+        return self._seat("grants")
 
     # STRING counter with TTL (claim_cooldown, renewed by each rejection): upstream rejected
     # claimed credentials for user this many times; while it exists no proxy grants a claim
@@ -109,7 +124,24 @@ class ProductKeys:
     # pub/sub channel: grant results and seat changes (JSON messages, see Event)
     @property
     def events(self) -> str:
-        return self._k("events")
+        return self._seat("events")
+
+    # HASH: most seats held at once and when (peak, peak_at), since the run began (since);
+    # kept for the would-be state of a shadow product
+    @property
+    def peak(self) -> str:
+        return self._seat("peak")
+
+    # STRING: epoch seconds up to which the activity ZSET has been read by the live
+    # observers (would-be grants, what-if timelines); each reads from here on
+    def watermark(self, reader: str) -> str:
+        return self._k(f"watermark:{reader}")
+
+    # HASH: live what-if, per inactivity in seconds: "<s>:peak", "<s>:peak_at", "<s>:now",
+    # plus "since" (when the observation began)
+    @property
+    def whatif(self) -> str:
+        return self._k("whatif")
 
 
 class GlobalKeys:
@@ -251,6 +283,17 @@ FINISH_REVOKE = """
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
+# Seat peak: record the seats held now if more than the peak so far.
+# KEYS: peak, licensed, granting, revoking
+# ARGV: now
+RECORD_PEAK = """
+redis.call('HSETNX', KEYS[1], 'since', ARGV[1])
+local used = redis.call('HLEN', KEYS[2]) + redis.call('HLEN', KEYS[3]) + redis.call('HLEN', KEYS[4])
+local peak = tonumber(redis.call('HGET', KEYS[1], 'peak') or '-1')
+if used > peak then redis.call('HSET', KEYS[1], 'peak', used, 'peak_at', ARGV[1]) end
+return used
+"""
+
 # Lease of the sweeper: renew or release only if we still hold it (compare-and-set).
 # KEYS: lease;  ARGV: owner, ttl_ms
 RENEW_LEASE = """
@@ -273,6 +316,7 @@ ALL_SCRIPTS = (
     CONFIRM_REVOKE,
     ABORT_REVOKE,
     FINISH_REVOKE,
+    RECORD_PEAK,
     RENEW_LEASE,
     RELEASE_LEASE,
 )
