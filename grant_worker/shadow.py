@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from grant_worker.directories import Directory
+from grant_worker.directories import CircuitOpen, Directory, DirectoryError
 from grant_worker.grants import GrantHandler, ProductRuntime
 from seatgate import logs
 from seatgate.schema import RECORD_PEAK
@@ -50,9 +50,14 @@ class WouldBeDirectory:
         self.writes_refused += 1
 
     async def check(self) -> list[str]:
-        # The licence group may not exist yet: creating it is `seatgate setup`'s job,
-        # which usually follows the shadow run. Only the seat figures must be readable.
-        return await self._real.licence.check()
+        # The licence group may not exist, nor grant the application, yet: that is
+        # `seatgate setup`'s job, which follows the shadow run. Only the seat figures
+        # must be readable (they give the would-be cap).
+        try:
+            await self._real.seats()
+        except (DirectoryError, CircuitOpen) as exc:
+            return [str(exc)]
+        return []
 
 
 class ActivityFeed:

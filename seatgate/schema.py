@@ -137,6 +137,12 @@ class ProductKeys:
     def watermark(self, reader: str) -> str:
         return self._k(f"watermark:{reader}")
 
+    # STRING (JSON): the application role's groups before `seatgate setup --apply` changed
+    # them, which `seatgate setup --revert` restores; never overwritten while it exists
+    @property
+    def setup_snapshot(self) -> str:
+        return self._k("setup:snapshot")
+
     # HASH: live what-if, per inactivity in seconds: "<s>:peak", "<s>:peak_at", "<s>:now",
     # plus "since" (when the observation began)
     @property
