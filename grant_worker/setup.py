@@ -176,7 +176,7 @@ class Cutover:
             text = stored
         wanted = parse_snapshot(text, self.product)
         current = await access.role(wanted.key)
-        if not current.same_groups(wanted):
+        if (current.groups, current.default_groups) != (wanted.groups, wanted.default_groups):
             restored = await access.put_role(wanted, current.etag)
             self.out(f"application role {restored.key!r} is granted again by: {', '.join(restored.groups)}")
         else:

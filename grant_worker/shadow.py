@@ -99,6 +99,8 @@ class ShadowObserver:
 
     async def __call__(self, product: ProductRuntime) -> None:
         if not product.keys.shadow:
+            # An enforced product's peak is sampled each round (its grants do not record it).
+            await record_peak(self._record_peak, product)
             return
         await self.observe(product)
 

@@ -40,7 +40,7 @@ class RoleGroups:
         groups, defaults = body.get("groups"), body.get("defaultGroups", [])
         if not _names(groups) or not _names(defaults):
             raise ValueError("not an application role: groups and defaultGroups must be lists of names")
-        return cls(body["key"], tuple(groups), tuple(defaults), etag)
+        return cls(body["key"], tuple(groups or ()), tuple(defaults or ()), etag)
 
     def same_groups(self, other: RoleGroups) -> bool:
         return set(self.groups) == set(other.groups) and set(self.default_groups) == set(other.default_groups)
