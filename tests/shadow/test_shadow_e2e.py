@@ -42,7 +42,7 @@ def status_json(stack, config) -> dict:
     return json.loads(done.stdout)["products"][0]
 
 
-async def test_shadow_mode_observes_would_be_holders_and_changes_nothing(make_stack):
+async def test_shadow_mode_observes_would_be_holders_and_changes_nothing(make_stack, redis_client):
     stack = make_stack(product_overrides={"mode": "shadow", "inactivity": "6s"}).start()
     config = stack.write_config("status")[0]
     stack.sim_post("/__sim/members", {"add": ["alice", "bob", "carol"]})
@@ -78,5 +78,8 @@ async def test_shadow_mode_observes_would_be_holders_and_changes_nothing(make_st
     state = stack.sim_state(requests=False)
     assert state["members"] == before
     assert [c for c in state["directory_calls"] if c["op"] in GROUP_WRITES] == []
+    # No grant was asked for, on the real stream or the would-be one.
+    assert await redis_client.xlen("sg:{jira}:grants") == 0
+    assert await redis_client.exists("sg:{jira}:shadow:grants", "sg:{jira}:licensed") == 0
     # dave is still refused by the product itself: shadow mode granted him nothing.
     assert await asyncio.to_thread(call_as, proxy, "dave", "dave") == 401
