@@ -91,7 +91,8 @@ class GrantWorker:
                 lambda breaker=directory.breaker: float(breaker.state != "closed")
             )
             self.products.append(runtime)
-            await self._ensure_group(runtime.keys.grants)
+            if not shadow:
+                await self._ensure_group(runtime.keys.grants)
             await seats.refresh(self.redis, runtime)
         log.info(
             "worker_started",
