@@ -62,3 +62,16 @@ async def test_whatif_peaks_match_a_naive_count(redis_client, rounds):
     for period, figures in zip(PERIODS, doc["periods"], strict=True):
         assert figures["peak_seats"] == naive_peak(seen, period), (period, seen)
         assert figures["seats_now"] == 0
+
+
+def test_memory_stays_bounded_over_days():
+    from grant_worker.whatif import KEEP_MINUTES, _trim
+    from seatgate.report.timeline import SeatTimeline
+
+    timeline = SeatTimeline(900.0)
+    for minute in range(3 * 1440):
+        timeline.event(START + minute * 60, f"user{minute % 7}", True)
+        timeline.advance(START + minute * 60)
+        _trim(timeline)
+        assert len(timeline.minute_max) <= KEEP_MINUTES
+    assert timeline.peak == 7 and timeline.open_seats == 7
