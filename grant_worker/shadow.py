@@ -107,7 +107,9 @@ class ShadowObserver:
     async def observe(self, product: ProductRuntime) -> int:
         keys = product.keys
         feed = ActivityFeed(self._redis, product, "shadow")
-        active = await feed.read(time.time())
+        # The first read (a new shadow run) starts one inactivity period back: whoever was
+        # active in it would hold a seat now.
+        active = await feed.read(time.time(), lookback=product.settings.inactivity)
         granted = 0
         for user, ts in active:
             if await self._redis.hexists(keys.licensed, user):
