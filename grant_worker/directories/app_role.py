@@ -4,9 +4,9 @@
 seat figures) and an ``ETag`` carrying the version hash of the roles;
 ``PUT /rest/api/2/applicationrole/{key}`` changes only ``groups`` and ``defaultGroups``
 ("requests to change the key or the name of the role will be silently ignored") and,
-with ``If-Match``, only if the version hash is still the server's
-(https://developer.atlassian.com/server/jira/platform/rest/v10002/api-group-applicationrole/).
-``POST /rest/api/2/group`` ``{"name": G}`` creates a group (201).
+with ``If-Match``, only if the version hash is still the server's.
+``POST /rest/api/2/group`` ``{"name": G}`` creates a group (201). Sources:
+docs/atlassian-facts.md (Jira application access).
 
 Calls go through the product directory's transport: same retries, deadline and breaker
 as every other directory call.
