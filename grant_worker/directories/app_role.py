@@ -67,7 +67,12 @@ class ApplicationAccess:
         reply = await self._call("read_role", "GET", f"/rest/api/2/applicationrole/{seg(key)}")
         if not reply.ok:
             raise refusal("read application access", reply, self._admin, f"role {key}")
-        return RoleGroups.from_json(reply.body, reply.headers.get("ETag"))
+        etag = reply.headers.get("ETag")
+        if etag is None:
+            # The version hash is documented on the list of roles; read it there.
+            listing = await self._call("read_roles", "GET", "/rest/api/2/applicationrole")
+            etag = listing.headers.get("ETag") if listing.ok else None
+        return RoleGroups.from_json(reply.body, etag)
 
     async def put_role(self, wanted: RoleGroups, if_match: str | None) -> RoleGroups:
         """Set the role's groups and default groups; refused (412) if it changed since ``if_match``."""

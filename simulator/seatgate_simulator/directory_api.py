@@ -208,7 +208,9 @@ async def jira_group_members(request: web.Request, _user: str | None, group: str
 async def jira_application_roles(request: web.Request, _u: str | None, _g: str | None) -> web.StreamResponse:
     require_admin(request)
     state = state_of(request)
-    return json_response([application_role(state, SOFTWARE_ROLE), application_role(state, CORE_ROLE)])
+    response = json_response([application_role(state, SOFTWARE_ROLE), application_role(state, CORE_ROLE)])
+    response.headers["ETag"] = roles_version(state)
+    return response
 
 
 def roles_version(state: SimState) -> str:
