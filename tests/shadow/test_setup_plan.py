@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from grant_worker import setup
 from grant_worker.directories.app_role import RoleGroups
-from seatgate.settings import load_settings
+from seatgate.settings import ConfigError, load_settings
 
 
 def product(kind: str = "jira", **overrides):
@@ -50,3 +52,10 @@ async def test_confluence_gets_the_manual_steps_and_apply_changes_nothing():
     args.apply = True
     assert await setup.run(settings, settings.products[0], args, lines.append) == 1
     assert "nothing changed" in lines[-1]
+
+
+def test_mode_defaults_to_enforce_and_a_bad_mode_is_one_clear_error():
+    assert product().products[0].mode == "enforce"
+    with pytest.raises(ConfigError) as error:
+        product(mode="observe")
+    assert str(error.value).startswith("products.jira.mode: ") and "shadow" in str(error.value)
