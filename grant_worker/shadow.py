@@ -20,6 +20,7 @@ from typing import Any
 from grant_worker.directories import CircuitOpen, Directory, DirectoryError
 from grant_worker.grants import GrantHandler, ProductRuntime
 from seatgate import logs
+from seatgate.protocol import GrantRequest
 from seatgate.schema import RECORD_PEAK
 
 log = logs.get("seatgate.worker.shadow")
@@ -114,10 +115,15 @@ class ShadowObserver:
         for user, ts in active:
             if await self._redis.hexists(keys.licensed, user):
                 continue  # holds a would-be seat: the activity keeps it, the sweeper decides
-            fields = {"user": user, "request_id": f"shadow-{uuid.uuid4().hex[:12]}", "source": "shadow"}
             # Only confirmed identities' activity is recorded by the proxies.
-            fields.update(confirmed="1", requested_at=repr(ts))
-            result = await self._handler.handle(product, None, fields)
+            request = GrantRequest(
+                user=user,
+                request_id=f"shadow-{uuid.uuid4().hex[:12]}",
+                requested_at=ts,
+                source="shadow",
+                confirmed=True,
+            )
+            result = await self._handler.handle(product, None, request.to_fields())
             granted += result.event == "granted"
         await record_peak(self._record_peak, product)
         return granted

@@ -21,7 +21,8 @@ from proxy_addon.licence_view import LicenceView
 from proxy_addon.record import ActivityRecorder
 from proxy_addon.write_behind import WriteBehind
 from seatgate.keyed_hash import KeyedHasher
-from seatgate.schema import Event, ProductKeys
+from seatgate.protocol import Event, GrantEvent
+from seatgate.schema import ProductKeys
 from tests.proxy_addon.support import SECRET, flow, settings
 from tests.proxy_addon.test_gate_and_learn import Grants
 
@@ -58,7 +59,7 @@ async def test_an_unlicensed_users_activity_is_recorded_and_never_held(fake_redi
 async def test_passive_keeps_only_a_would_be_seat(fake_redis, holding: bool, recorded: int) -> None:
     parts = ShadowParts(fake_redis)
     if holding:  # the worker's would-be grant, as the proxies hear it
-        parts.view.apply("jira", {"type": Event.GRANTED, "user": "alice"})
+        parts.view.apply("jira", GrantEvent(Event.GRANTED, "alice"))
     assert parts.gate.admit(flow(), shadow_state("passive"), Identity("alice", Source.SESSION, True)) is None
     assert parts.writer.pending == recorded and parts.grants.asked == []
 
