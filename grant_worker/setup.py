@@ -31,6 +31,7 @@ from typing import Any
 
 from grant_worker.directories import CircuitOpen, DirectoryError, make_directory
 from grant_worker.directories.app_role import ApplicationAccess, RoleGroups
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import ConfigError, ProductSettings, Settings
 
@@ -126,7 +127,7 @@ def parse_snapshot(text: str, product: ProductSettings) -> RoleGroups:
 
 
 class Cutover:
-    def __init__(self, settings: Settings, product: ProductSettings, redis: Any, out: Any = print):
+    def __init__(self, settings: Settings, product: ProductSettings, redis: RedisClient, out: Any = print):
         self.settings = settings
         self.product = product
         self.keys = ProductKeys(product.name)
@@ -134,7 +135,8 @@ class Cutover:
         self.out = out
 
     async def _stored(self) -> str | None:
-        return await asyncio.wait_for(self.redis.get(self.keys.setup_snapshot), REDIS_DEADLINE)
+        stored = await asyncio.wait_for(self.redis.get(self.keys.setup_snapshot), REDIS_DEADLINE)
+        return stored.decode() if isinstance(stored, bytes) else stored
 
     async def apply(self, access: ApplicationAccess, directory: Any, plan: Plan, snapshot_file: Path) -> None:
         if plan.nothing_to_do:
@@ -216,6 +218,7 @@ async def run(settings: Settings, product: ProductSettings, args: argparse.Names
     try:
         access = ApplicationAccess(directory)
         if args.revert:
+            assert redis is not None
             await Cutover(settings, product, redis, out).revert(access, args.snapshot_file)
             return 0
         plan = await make_plan(access, directory, product)
@@ -224,6 +227,7 @@ async def run(settings: Settings, product: ProductSettings, args: argparse.Names
         if not args.apply:
             out("plan only: nothing changed (run again with --apply to carry it out)")
             return 0
+        assert redis is not None
         default = Path(f"seatgate-setup-{product.name}-{time.strftime('%Y%m%dT%H%M%S')}.json")
         await Cutover(settings, product, redis, out).apply(access, directory, plan, args.snapshot_file or default)
         return 0

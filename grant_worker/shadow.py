@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from grant_worker.directories import CircuitOpen, Directory, DirectoryError
-from grant_worker.grants import GrantHandler, ProductRuntime
+from grant_worker.grants import GrantHandler
+from grant_worker.product import ProductRuntime
 from seatgate import logs
 from seatgate.protocol import GrantRequest
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import RECORD_PEAK
 
 log = logs.get("seatgate.worker.shadow")
@@ -69,7 +71,7 @@ class ActivityFeed:
     lease holder carries on where the last one stopped.
     """
 
-    def __init__(self, redis: Any, product: ProductRuntime, reader: str):
+    def __init__(self, redis: RedisClient, product: ProductRuntime, reader: str):
         self._redis = redis
         self._activity = product.keys.activity
         self._watermark = product.keys.watermark(reader)
@@ -86,14 +88,16 @@ class ActivityFeed:
             return []
         entries = await self._redis.zrangebyscore(self._activity, f"({since}", until, withscores=True)
         await self._redis.set(self._watermark, repr(until))
-        return sorted(((user, float(ts)) for user, ts in entries), key=lambda e: e[1])
+        return sorted(
+            ((str(user), float(ts)) for user, ts in cast(list[tuple[str, float]], entries)), key=lambda e: e[1]
+        )
 
 
 class ShadowObserver:
     """A sweeper duty for shadow products: would-be grants for the users active since the
     last round, then the would-be peak."""
 
-    def __init__(self, redis: Any, handler: GrantHandler):
+    def __init__(self, redis: RedisClient, handler: GrantHandler):
         self._redis = redis
         self._handler = handler
         self._record_peak = redis.register_script(RECORD_PEAK)

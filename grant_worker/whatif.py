@@ -16,11 +16,12 @@ and only ever raised, so a new lease holder carries them on.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from grant_worker import metrics
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from grant_worker.shadow import SETTLE, ActivityFeed
+from seatgate.redis_conn import RedisClient
 from seatgate.report.timeline import SeatTimeline
 
 PERIODS = (900.0, 1800.0, 3600.0)
@@ -30,7 +31,7 @@ KEEP_MINUTES = 1440
 class WhatIf:
     """A sweeper duty: feed the timelines with the activity since the last round."""
 
-    def __init__(self, redis: Any, periods: tuple[float, ...] = PERIODS):
+    def __init__(self, redis: RedisClient, periods: tuple[float, ...] = PERIODS):
         self._redis = redis
         self._periods = periods
         self._timelines: dict[str, list[SeatTimeline]] = {}
@@ -67,7 +68,7 @@ class WhatIf:
             metrics.WHATIF_PEAK.labels(product.name, label).set(
                 max(timeline.peak, float(stored.get(f"{label}:peak", 0)))
             )
-        await self._redis.hset(keys.whatif, mapping=update)
+        await self._redis.hset(keys.whatif, mapping=cast(Any, update))  # redis-py types its keys invariantly
         return update
 
 
