@@ -92,7 +92,7 @@ class GrantHandler:
             # As the proxy sees it: from the request to the confirmed directory change.
             latency = max(latency, time.time() - requested_at)
         await self._finish(product, entry_id, request, result, latency)
-        metrics.GRANTS.labels(product.name, result.event).inc()
+        metrics.seat_series("GRANTS", product.keys).labels(product.name, result.event).inc()
         metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
         bound.info(
             "grant_handled",
