@@ -11,52 +11,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
 
 from grant_worker import audit, crashpoints, metrics
-from grant_worker.directories import CircuitOpen, Directory, DirectoryError, UnknownUser
+from grant_worker.directories import CircuitOpen, DirectoryError, UnknownUser
+from grant_worker.product import ProductRuntime
+from grant_worker.revoker import Revoker
 from seatgate import logs
 from seatgate.protocol import ROLLBACK_WINDOW, Action, Event, GrantEvent, GrantRequest, ProtocolError
-from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT, ProductKeys
-from seatgate.settings import ProductSettings
+from seatgate.redis_conn import RedisClient
+from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT
 
 log = logs.get("seatgate.worker.grants")
 
 # How long to wait for a concurrent revoke of the same user to finish before granting.
 REVOKE_WAIT = 10.0
-# How long a directory answer about a user's groups or existence is reused.
-USER_INFO_TTL = 300.0
-
-
-@dataclass
-class ProductRuntime:
-    """What the worker holds per product."""
-
-    settings: ProductSettings
-    keys: ProductKeys
-    directory: Directory
-    _user_info: dict[str, tuple[float, frozenset[str] | None]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    async def user_groups(self, user: str) -> frozenset[str] | None:
-        """The user's groups, cached; None when the directory does not know the user."""
-        cached = self._user_info.get(user)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            groups: frozenset[str] | None = frozenset(await self.directory.user_groups(user))
-        except UnknownUser:
-            groups = None
-        self._user_info[user] = (time.monotonic() + USER_INFO_TTL, groups)
-        return groups
 
 
 class TakenOver(Exception):
@@ -80,10 +53,10 @@ IGNORED = RollbackOutcome.IGNORED
 
 
 class GrantHandler:
-    def __init__(self, redis: Any, worker_id: str, revoker: Any = None, retry_after: int = 10):
+    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker | None = None, retry_after: int = 10):
         self._redis = redis
         self._worker_id = worker_id
-        self._revoker = revoker  # grant_worker.revoker.Revoker: eviction and rollback
+        self._revoker = revoker  # eviction and rollback
         self._retry_after = retry_after
         self._reserve = redis.register_script(RESERVE_SEAT)
         self._commit = redis.register_script(COMMIT_GRANT)
@@ -124,7 +97,7 @@ class GrantHandler:
             # As the proxy sees it: from the request to the confirmed directory change.
             latency = max(latency, time.time() - requested_at)
         await self._finish(product, entry_id, request, result, latency)
-        metrics.GRANTS.labels(product.name, result.event).inc()
+        metrics.seat_series("GRANTS", product.keys).labels(product.name, result.event).inc()
         metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
         bound.info(
             "grant_handled",

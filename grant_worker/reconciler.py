@@ -13,13 +13,13 @@ Runs on the sweeper-lease holder every ``reconcile_interval``; every repair is a
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from grant_worker import audit
 from grant_worker.directories import CircuitOpen, DirectoryError
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
 from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
 
 log = logs.get("seatgate.worker.reconciler")
 
@@ -28,12 +28,14 @@ STALE = 60.0
 
 
 class Reconciler:
-    def __init__(self, redis: Any, interval: float):
+    def __init__(self, redis: RedisClient, interval: float):
         self._redis = redis
         self._interval = interval
         self._last: dict[str, float] = {}
 
     async def maybe_run(self, product: ProductRuntime) -> None:
+        if product.keys.shadow:
+            return  # the would-be state has no group membership to agree with
         if time.monotonic() - self._last.get(product.name, -1e9) >= self._interval:
             self._last[product.name] = time.monotonic()
             await self.run(product)

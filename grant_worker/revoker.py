@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from grant_worker import audit, metrics
 from grant_worker.directories import CircuitOpen, DirectoryError
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
 from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ABORT_REVOKE, BEGIN_REVOKE, CONFIRM_REVOKE, FINISH_REVOKE
 
 log = logs.get("seatgate.worker.revoker")
 
 
 class Revoker:
-    def __init__(self, redis: Any, grace: float):
+    def __init__(self, redis: RedisClient, grace: float):
         self._redis = redis
         self.grace = grace
         self._begin = redis.register_script(BEGIN_REVOKE)
@@ -70,7 +70,7 @@ class Revoker:
         audit.append(pipe, keys, "revoke", user, reason, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         pipe.publish(keys.events, GrantEvent(Event.REVOKED, user, reason).to_json())
         await pipe.execute()
-        metrics.REVOKES.labels(product.name, reason).inc()
+        metrics.seat_series("REVOKES", keys).labels(product.name, reason).inc()
         log.info("revoked", product=product.name, user=user, reason=reason)
         return True
 

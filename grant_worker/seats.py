@@ -10,13 +10,12 @@ licence but are not seatgate's to float, so they shrink what seatgate may hand o
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from grant_worker import metrics
 from grant_worker.directories import CircuitOpen, DirectoryError, SeatInfo
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 
 log = logs.get("seatgate.worker.seats")
 
@@ -37,7 +36,7 @@ def effective_cap(configured: int | None, info: SeatInfo | None, managed: int, r
     return min(caps) if caps else None
 
 
-async def managed_count(redis: Any, product: ProductRuntime) -> int:
+async def managed_count(redis: RedisClient, product: ProductRuntime) -> int:
     keys = product.keys
     pipe = redis.pipeline(transaction=False)
     pipe.hlen(keys.licensed)
@@ -46,7 +45,7 @@ async def managed_count(redis: Any, product: ProductRuntime) -> int:
     return sum(await pipe.execute())
 
 
-async def refresh(redis: Any, product: ProductRuntime) -> int | None:
+async def refresh(redis: RedisClient, product: ProductRuntime) -> int | None:
     """Read the licence, write the cap to Redis, update the gauges. Returns the cap."""
     try:
         info = await product.directory.seats()
@@ -54,7 +53,10 @@ async def refresh(redis: Any, product: ProductRuntime) -> int | None:
         log.warning("seat_info_unavailable", product=product.name, error=str(exc))
         info = None
     managed = await managed_count(redis, product)
-    cap = effective_cap(product.settings.seats, info, managed, product.settings.reserved_seats)
+    # In shadow mode the licence's current users are not floating yet; after the cut-over
+    # they all would be, so none of them counts as unmanaged against the would-be cap.
+    counted = max(managed, info.used or 0) if product.keys.shadow and info is not None else managed
+    cap = effective_cap(product.settings.seats, info, counted, product.settings.reserved_seats)
     keys = product.keys
     pipe = redis.pipeline(transaction=False)
     if cap is None:
@@ -72,13 +74,13 @@ async def refresh(redis: Any, product: ProductRuntime) -> int | None:
         )
     pipe.zcard(keys.queue)
     *_, queued = await pipe.execute()
-    metrics.SEATS_USED.labels(product.name).set(managed)
-    metrics.SEATS_CAP.labels(product.name).set(-1 if cap is None else cap)
-    metrics.QUEUE_LENGTH.labels(product.name).set(queued)
+    metrics.seat_series("SEATS_USED", keys).labels(product.name).set(managed)
+    metrics.seat_series("SEATS_CAP", keys).labels(product.name).set(-1 if cap is None else cap)
+    metrics.seat_series("QUEUE_LENGTH", keys).labels(product.name).set(queued)
     return cap
 
 
-async def refresh_loop(redis: Any, products: list[ProductRuntime], interval: float) -> None:
+async def refresh_loop(redis: RedisClient, products: list[ProductRuntime], interval: float) -> None:
     while True:
         for product in products:
             try:

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from grant_worker import metrics
-from grant_worker.grants import ProductRuntime
 from grant_worker.lease import Lease
+from grant_worker.product import ProductRuntime
 from grant_worker.revoker import Revoker
 from seatgate import logs
 from seatgate.policy import idle_cutoff
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 
 log = logs.get("seatgate.worker.sweeper")
 
@@ -31,7 +31,7 @@ MIN_LICENSED = 10.0
 class Sweeper:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         lease: Lease,
         products: list[ProductRuntime],
         revoker: Revoker,
@@ -98,7 +98,8 @@ class Sweeper:
         revoked = 0
         for user in marked:
             if await self._revoker.complete(product, user, cutoff, "inactive"):
-                metrics.SWEEPER_REVOKES.labels(product.name).inc()
+                if not product.keys.shadow:
+                    metrics.SWEEPER_REVOKES.labels(product.name).inc()
                 revoked += 1
         return revoked
 
@@ -112,5 +113,5 @@ class Sweeper:
             pipe.zrem(keys.queue_seen, *gone)
             await pipe.execute()
             log.info("queue_pruned", product=product.name, users=len(gone))
-        metrics.QUEUE_LENGTH.labels(product.name).set(await self._redis.zcard(keys.queue))
+        metrics.seat_series("QUEUE_LENGTH", keys).labels(product.name).set(await self._redis.zcard(keys.queue))
         return len(gone)

@@ -21,21 +21,23 @@ import os
 import socket
 import time
 import uuid
-from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
 from grant_worker import metrics, seats
 from grant_worker.directories import DirectoryError, make_directory
-from grant_worker.grants import GrantHandler, ProductRuntime, TakenOver
+from grant_worker.grants import GrantHandler, TakenOver
 from grant_worker.heartbeat import Heartbeat
 from grant_worker.lease import Lease
+from grant_worker.product import ProductRuntime
 from grant_worker.reconciler import Reconciler
 from grant_worker.revoker import Revoker
+from grant_worker.shadow import ShadowObserver, WouldBeDirectory
 from grant_worker.sweeper import Sweeper
 from grant_worker.takeover import TakeOver
+from grant_worker.whatif import WhatIf
 from seatgate import logs, redis_conn
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.rules import RulesWatcher
 from seatgate.schema import ALL_SCRIPTS, GROUP, GlobalKeys, ProductKeys
 from seatgate.settings import ConfigError, Settings
@@ -54,7 +56,7 @@ class LoopEnded(Exception):
 
 
 class GrantWorker:
-    def __init__(self, settings: Settings, redis: Any = None):
+    def __init__(self, settings: Settings, redis: RedisClient | None = None):
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.redis = redis or redis_conn.connect(settings.redis_url)
@@ -66,6 +68,7 @@ class GrantWorker:
         self.heartbeat = Heartbeat(
             self.redis, self.worker_id, [ProductKeys(p.name) for p in settings.products], settings.worker.takeover_after
         )
+        self.whatif = WhatIf(self.redis)
         self._tasks: set[asyncio.Task] = set()
         # Stream entry ids each product's grants under way here were read from: never
         # spawned a second time while they run.
@@ -86,17 +89,23 @@ class GrantWorker:
                 )
             except DirectoryError as exc:
                 raise ConfigError(f"products.{product.name}.upstream", str(exc)) from None
+            shadow = product.mode == "shadow"
+            if shadow:
+                directory = WouldBeDirectory(directory)  # type: ignore[assignment]
             problems = await directory.check()
             if problems:
                 await directory.close()
                 raise ConfigError(f"products.{product.name}", problems[0])
-            runtime = ProductRuntime(product, ProductKeys(product.name), directory)
+            runtime = ProductRuntime(product, ProductKeys(product.name, shadow=shadow), directory)
+            for mode in ("enforce", "shadow"):
+                metrics.PRODUCT_MODE.labels(product.name, mode).set(float(mode == product.mode))
             # Read at scrape time: 1 from the breaker's opening until a trial call succeeds.
             metrics.CIRCUIT_OPEN.labels(product.name).set_function(
                 lambda breaker=directory.breaker: float(breaker.state != "closed")
             )
             self.products.append(runtime)
-            await self._ensure_group(runtime.keys.grants)
+            if not shadow:
+                await self._ensure_group(runtime.keys.grants)
             await seats.refresh(self.redis, runtime)
         # Alive before the first read: an entry is never pending to a consumer without a key.
         await self.heartbeat.beat()
@@ -124,10 +133,12 @@ class GrantWorker:
             self.revoker,
             worker.sweep_interval,
             worker.queue_timeout,
-            extra_duties=[self.reconciler.maybe_run],
+            extra_duties=[self.reconciler.maybe_run, ShadowObserver(self.redis, self.handler), self.whatif],
         )
-        loops = [self._consume(p) for p in self.products]
-        loops += [self._take_over(p) for p in self.products]
+        # A shadow product's proxies ask for no grant: it has no grant stream to read.
+        enforced = [p for p in self.products if not p.keys.shadow]
+        loops = [self._consume(p) for p in enforced]
+        loops += [self._take_over(p) for p in enforced]
         loops.append(self.heartbeat.run())
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
         # The worker classifies nothing, but its seatgate_rules_version tells ops which version is stored.

@@ -35,7 +35,7 @@ from typing import Any
 from proxy_addon import metrics
 from seatgate import logs
 from seatgate.protocol import GRANT_STREAM_MAXLEN, ROLLBACK_WINDOW, Action, GrantRequest
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import ProxySettings
 
@@ -94,7 +94,7 @@ class RateLimiter:
 
 
 class ClaimGuard:
-    def __init__(self, redis: Any, settings: ProxySettings):
+    def __init__(self, redis: RedisClient, settings: ProxySettings):
         self._redis = redis
         self._cooldown = int(settings.claim_cooldown)
         self._unconfirmed_max = settings.claim_unconfirmed_max

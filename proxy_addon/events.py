@@ -8,12 +8,13 @@ grants are failed at once rather than left to run into their deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from proxy_addon import metrics
 from seatgate import logs
 from seatgate.protocol import GrantEvent, ProtocolError
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.events")
@@ -24,14 +25,16 @@ Handler = Callable[[str, GrantEvent], None]
 class EventListener:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         products: list[str],
         handlers: list[Handler],
         on_connected: Callable[[], Any],
         on_lost: Callable[[], None],
+        shadow: Collection[str] = (),
     ):
         self._redis = redis
-        self._channels = {ProductKeys(p).events: p for p in products}
+        # A product in shadow mode: the worker's would-be grants and revokes (see LicenceView).
+        self._channels = {ProductKeys(p, shadow=p in shadow).events: p for p in products}
         self._handlers = handlers
         self._on_connected = on_connected
         self._on_lost = on_lost

@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from seatgate.protocol import FINAL_EVENTS, GRANT_STREAM_MAXLEN, Event, GrantEvent, GrantRequest
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.schema import REQUEST_GRANT, ProductKeys
 
 
@@ -50,7 +49,7 @@ ERROR = GrantStatus.ERROR
 
 
 class GrantClient:
-    def __init__(self, redis: Any, inflight_ttl: float, check_after: float = 1.0):
+    def __init__(self, redis: RedisClient, inflight_ttl: float, check_after: float = 1.0):
         self._redis = redis
         self._check_after = check_after
         self._script = redis.register_script(REQUEST_GRANT)

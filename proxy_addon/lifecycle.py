@@ -19,8 +19,10 @@ from proxy_addon.identity_store import IdentityStore
 from proxy_addon.licence_view import LicenceView
 from proxy_addon.redis_watch import RedisWatch
 from proxy_addon.replay import Replayer
+from proxy_addon.request_sample import RequestSample
 from proxy_addon.write_behind import WriteBehind
 from seatgate import logs, redis_conn
+from seatgate.keyed_hash import KeyedHasher
 from seatgate.ops_http import OpsServer, UpstreamProbe
 from seatgate.rules import RulesWatcher
 from seatgate.schema import REQUEST_GRANT
@@ -43,10 +45,14 @@ class ProxyServices:
             self.redis, proxy.activity_flush_interval, proxy.activity_buffer_max, proxy.session_ttl, ttl_by_kind
         )
         self.identities = IdentityStore(self.redis, self.writer, proxy.session_ttl, ttl_by_kind=ttl_by_kind)
+        self.sample = RequestSample(self.redis, KeyedHasher(settings.secret_key()))
         self.claims = ClaimGuard(self.redis, proxy)
         self.current_user = CurrentUser(proxy.current_user_timeout)
         self.replayer = Replayer(proxy.replay_timeout)
-        self.view = LicenceView(names)
+        # A shadow product's view follows the worker's would-be seat state, so that a passive
+        # request keeps a would-be seat exactly as it would keep a real one.
+        shadow = {p.name for p in settings.products if p.mode == "shadow"}
+        self.view = LicenceView(names, shadow)
         # The in-flight marker outlives the proxy's wait so that a slow grant is not
         # asked for twice; it expires so that a grant lost with a dead worker is retried.
         self.grants = GrantClient(self.redis, inflight_ttl=max(proxy.grant_timeout * 2, 30.0))
@@ -56,6 +62,7 @@ class ProxyServices:
             [self.view.apply, self.grants.resolve],
             on_connected=self._on_redis_connected,
             on_lost=lambda: self.grants.abandon_all("events connection lost"),
+            shadow=shadow,
         )
         self._watcher = RulesWatcher(self.redis, on_change=on_rules_changed, check_interval=1.0)
         self.redis_watch = RedisWatch(self.redis, settings)
@@ -72,6 +79,7 @@ class ProxyServices:
         self._tasks = [
             asyncio.create_task(self._events.run(), name="seatgate-events"),
             asyncio.create_task(self.writer.run(), name="seatgate-write-behind"),
+            asyncio.create_task(self.sample.run(), name="seatgate-request-sample"),
             asyncio.create_task(self._watcher.run(), name="seatgate-rules"),
             asyncio.create_task(self._resync_loop(), name="seatgate-resync"),
             asyncio.create_task(self.redis_watch.run(), name="seatgate-redis-watch"),

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("seatgate.report.cli", "licence sizing report from access logs"),
     "status": ("grant_worker.status", "seats, queue and licensed users per product"),
     "doctor": ("grant_worker.doctor", "check the upstream set-up and say how to fix it"),
+    "setup": ("grant_worker.setup", "move application access to the licence group (plan, --apply, --revert)"),
 }
 
 

@@ -12,6 +12,7 @@ line before exiting with status 2.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -31,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from seatgate.rules.model import Verdict  # the rules' verdict: one definition
 
 
 class ConfigError(Exception):
@@ -99,8 +102,6 @@ HttpUrl = Annotated[str, AfterValidator(_check_url)]
 # revoked sooner than 15 minutes after their last action misses notifications about it.
 INACTIVITY_FLOOR = {"jira": 300.0, "confluence": 900.0}
 
-Verdict = Literal["static", "background", "activity", "passive"]
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -109,6 +110,10 @@ class _Section(BaseModel):
 class ProductSettings(_Section):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     kind: Literal["jira", "confluence"]
+    # "shadow": observe only. The proxy identifies and records activity but never holds,
+    # queues or refuses a request; the worker keeps a would-be seat state under keys of
+    # its own and never writes the directory. Switching to "enforce" needs a restart only.
+    mode: Literal["enforce", "shadow"] = "enforce"
     upstream: HttpUrl
     license_group: str = Field(min_length=1)
     app_role: str = "jira-software"
@@ -492,7 +497,24 @@ def load_settings(config: Path | str | None = None, overrides: dict[str, Any] | 
         key = _error_key(tuple(first["loc"]), data)
         reason = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            reason = "unknown setting"
+            reason = "unknown setting" + _did_you_mean(tuple(first["loc"]))
         elif first["type"] == "missing":
             reason = "is required"
         raise ConfigError(key, reason) from None
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """`` (did you mean 'x'?)`` for an unknown key close to a setting of the same table."""
+    model: Any = Settings
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        field = model.model_fields.get(item) if isinstance(item, str) else None
+        if field is None:
+            return ""
+        annotation = field.annotation
+        model = getattr(annotation, "__args__", (annotation,))[0]  # list[ProductSettings] -> ProductSettings
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
