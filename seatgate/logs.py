@@ -26,4 +26,7 @@ def configure(level: str = "info", fmt: str = "json") -> None:
 
 
 def get(name: str, **bound: object) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name).bind(**bound)
+    # Lazy: bind() would build the logger now, with whatever configuration holds at import
+    # time, so a module imported before configure() (a command imported to build the CLI's
+    # parser) would log to stdout at info level for ever (cache_logger_on_first_use).
+    return structlog.get_logger(name, **bound)
