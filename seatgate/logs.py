@@ -28,4 +28,4 @@ def configure(level: str = "info", fmt: str = "json") -> None:
 def get(name: str, **bound: object) -> structlog.typing.FilteringBoundLogger:
     # Lazy: the logger takes the configuration in force when it first logs, not the one at
     # import time (modules create their loggers before a command calls configure()).
-    return structlog.get_logger(name, **bound)  # type: ignore[no-any-return]
+    return structlog.get_logger(name, **bound)
