@@ -80,6 +80,27 @@ def period_figures(
     }
 
 
+def covered_days(
+    first_ts: float | None, last_ts: float | None, no_data: Sequence[tuple[float, float]], offset: int
+) -> list[str]:
+    """Local days (``offset`` seconds east of UTC) with at least one log line: the days
+    from the first line to the last, less those lying wholly inside a stretch without
+    lines (``no_data``: pairs of the lines before and after it)."""
+    if first_ts is None or last_ts is None:
+        return []
+    tz = dt.timezone(dt.timedelta(seconds=offset))
+    day = dt.datetime.fromtimestamp(first_ts, tz).date()
+    last = dt.datetime.fromtimestamp(last_ts, tz).date()
+    out = []
+    while day <= last:
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+        end = start + 86400
+        if not any(before < start and end <= after for before, after in no_data):
+            out.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out
+
+
 def _duration(seconds: float) -> str:
     if seconds % 3600 == 0:
         return f"{seconds / 3600:g}h"
@@ -116,7 +137,7 @@ def build(
                      "user_agent": p.user_agent}
                 )  # fmt: skip
     service.sort(key=lambda s: (-s["share_of_hours"], s["user"]))
-    days = {(dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat() for d in analysis.active_days}
+    days = set(covered_days(totals.first_ts, totals.last_ts, analysis.no_data, offset))
     return {
         "product": product,
         "rules": rules,

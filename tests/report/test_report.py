@@ -114,7 +114,7 @@ def test_out_of_order_lines_and_files(tmp_path, capsys):
 
 def test_events_later_than_the_reorder_window_are_moved_forward(tmp_path, capsys, monkeypatch):
     # Drain after every event: the window (300 s) is then all that protects the order.
-    monkeypatch.setattr(analysis_module, "_BATCH", 1)
+    monkeypatch.setattr(analysis_module, "DEFAULT_BATCH", 1)
     log = write_log(
         tmp_path / "access_log",
         [
