@@ -24,6 +24,7 @@ import bisect
 import contextlib
 import fnmatch
 import gc
+import math
 import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -152,6 +153,9 @@ class Analysis:
         max_ts = self._max_ts
         first_ts = totals.first_ts
         no_data = self.no_data
+        # Lines before this need a look at first_ts and no_data: the first line's time, or
+        # the end of the latest stretch without lines.
+        recheck = no_data[-1][1] if no_data else (first_ts if first_ts is not None else float("-inf"))
         batch = self._batch
         new_user = _UserState
         try:
@@ -171,9 +175,17 @@ class Analysis:
                     if ts > max_ts:
                         if ts - max_ts >= NO_DATA_SECONDS and first_ts is not None:
                             no_data.append((max_ts, ts))
+                            recheck = ts
                         max_ts = ts
                         if first_ts is None:
-                            first_ts = totals.first_ts = ts
+                            first_ts = totals.first_ts = recheck = ts
+                    elif ts < recheck:
+                        # Rare: a line written late, before the first line or inside the
+                        # latest stretch without lines.
+                        self._line_written_late(ts)
+                        first_ts = totals.first_ts
+                        assert first_ts is not None  # set by the first line, before any late one
+                        recheck = no_data[-1][1] if no_data else first_ts
                     if user is None:
                         anonymous_counts[verdict[2]] += 1
                         continue
@@ -198,6 +210,22 @@ class Analysis:
         finally:
             self._max_ts = max_ts
             totals.last_ts = max_ts if first_ts is not None else None
+
+    def _line_written_late(self, ts: float) -> None:
+        """A line older than the latest one: it may start the log earlier or fall inside
+        a stretch without lines, which it then splits (parts shorter than NO_DATA_SECONDS
+        are no longer "no data")."""
+        totals = self.totals
+        if ts < totals.first_ts:  # type: ignore[operator]
+            totals.first_ts = ts
+        no_data = self.no_data
+        for i in range(len(no_data) - 1, -1, -1):
+            before, after = no_data[i]
+            if after <= ts:
+                break
+            if before < ts:
+                no_data[i : i + 1] = [(a, b) for a, b in ((before, ts), (ts, after)) if b - a >= NO_DATA_SECONDS]
+                break
 
     def _is_excluded(self, user: str) -> bool:
         return user in self._exclude_exact or any(fnmatch.fnmatchcase(user, g) for g in self._exclude_globs)
@@ -271,7 +299,10 @@ class Analysis:
     def finish(self) -> None:
         with _cyclic_gc_paused():
             self._drain(self._max_ts)
+            # The series runs at least to the minute of the last line, seats or none.
+            end_of_log = (math.floor(self._max_ts / 60) + 1) * 60 if self.totals.first_ts is not None else 0
             for timeline in self.timelines:
+                timeline.advance(end_of_log)
                 timeline.finish()
 
     # -- results -----------------------------------------------------------------------

@@ -37,23 +37,49 @@ def iso(ts: float | None, offset: int) -> str | None:
     return dt.datetime.fromtimestamp(ts, tz).isoformat()
 
 
-def pooled(values: Sequence[int], points: int) -> tuple[int, list[int]]:
-    """(minutes per point, max of each run of that many minutes)."""
+def pooled(values: Sequence[int | None], points: int) -> tuple[int, list[int | None]]:
+    """(minutes per point, max of each run of that many minutes; None for a run without data)."""
     step = max(1, math.ceil(len(values) / points))
-    return step, [max(values[i : i + step]) for i in range(0, len(values), step)]
+    out: list[int | None] = []
+    for i in range(0, len(values), step):
+        known = [v for v in values[i : i + step] if v is not None]
+        out.append(max(known) if known else None)
+    return step, out
+
+
+def no_data_minutes(first_minute: int, count: int, no_data: Sequence[tuple[float, float]]) -> set[int]:
+    """Indexes (from ``first_minute``) of the minutes lying wholly inside a stretch
+    without log lines: after the minute of the line before it, before the minute of the
+    line after it."""
+    out: set[int] = set()
+    for before, after in no_data:
+        start = max(math.floor(before / 60) + 1, first_minute)
+        end = min(math.floor(after / 60), first_minute + count)
+        out.update(range(start - first_minute, end - first_minute))
+    return out
 
 
 def period_figures(
-    timeline: SeatTimeline, offset: int, registered: int, active_users: int, days: set[str]
+    timeline: SeatTimeline,
+    offset: int,
+    registered: int,
+    active_users: int,
+    days: Sequence[str],
+    no_data: Sequence[tuple[float, float]],
 ) -> dict[str, Any]:
-    minutes = list(timeline.minute_max)
     first = timeline.first_minute or 0
-    by_day: dict[str, int] = {}
+    unknown = no_data_minutes(first, len(timeline.minute_max), no_data)
+    # A minute without data is None (a gap in the chart), never zero seats.
+    minutes = [None if i in unknown else v for i, v in enumerate(timeline.minute_max)]
+    known = [v for v in minutes if v is not None]
+    by_day = dict.fromkeys(days, 0)  # days with log lines: a day without seats shows 0
     hour_of_week = [[0] * 24 for _ in range(7)]  # [Monday..Sunday][hour], most seats
     for i, seats in enumerate(minutes):
+        if seats is None:
+            continue
         local = dt.datetime.fromtimestamp((first + i) * 60 + offset, dt.UTC)
         day = local.date().isoformat()
-        if seats > by_day.get(day, -1):
+        if day in by_day and seats > by_day[day]:
             by_day[day] = seats
         row = hour_of_week[local.weekday()]
         if seats > row[local.hour]:
@@ -68,15 +94,18 @@ def period_figures(
         "peak_at": iso(timeline.peak_at, offset),
         "active_users": active_users,
         "seats_taken": timeline.seats_taken,
-        "p95_minute_max": percentile(minutes, 95),
-        "p99_minute_max": percentile(minutes, 99),
+        "p95_minute_max": percentile(known, 95),
+        "p99_minute_max": percentile(known, 99),
         "tier_needed": tier_for(peak),
         "seats_saved": saved,
         "share_saved": round(saved / registered, 4) if registered else 0.0,
-        # Days with user activity only: a gap between two log files is not a quiet day.
-        "peak_by_day": [{"date": d, "peak_seats": n} for d, n in by_day.items() if d in days],
+        "peak_by_day": [{"date": d, "peak_seats": n} for d, n in by_day.items()],
         "peak_by_hour_of_week": hour_of_week,
-        "series": {"start": iso(first * 60, offset), "step_minutes": step, "max_seats": series},
+        "series": {
+            "start": iso(first * 60, offset) if timeline.first_minute is not None else None,
+            "step_minutes": step,
+            "max_seats": series,
+        },
     }
 
 
@@ -137,7 +166,7 @@ def build(
                      "user_agent": p.user_agent}
                 )  # fmt: skip
     service.sort(key=lambda s: (-s["share_of_hours"], s["user"]))
-    days = set(covered_days(totals.first_ts, totals.last_ts, analysis.no_data, offset))
+    days = covered_days(totals.first_ts, totals.last_ts, analysis.no_data, offset)
     return {
         "product": product,
         "rules": rules,
@@ -170,7 +199,9 @@ def build(
             "service_account_candidates": service,
         },
         "tiers_note": ASSUMPTION,
-        "periods": [period_figures(t, offset, registered_users, len(active), days) for t in analysis.timelines],
+        "periods": [
+            period_figures(t, offset, registered_users, len(active), days, analysis.no_data) for t in analysis.timelines
+        ],
     }
 
 

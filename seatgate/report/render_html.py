@@ -136,10 +136,11 @@ def _svg_line_chart(chart: LineChart) -> str:
             f"<text x='{x:.1f}' y='{chart.bottom + 16}' text-anchor='middle'>{escape(label)}</text>"
         )
     for s in chart.series:
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in s.points)
+        # One path per series, one subpath per run of data: no data is a gap in the line.
+        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in segment) for segment in s.segments)
         out.append(
-            f"<polyline class='series' fill='none' stroke='{s.colour}' stroke-width='1.5' points='{points}'>"
-            f"<title>{escape(s.label)}</title></polyline>"
+            f"<path class='series' fill='none' stroke='{s.colour}' stroke-width='1.5' d='{d}'>"
+            f"<title>{escape(s.label)}</title></path>"
         )
     for i, s in enumerate(chart.series):
         x = chart.left + i * 230
