@@ -37,7 +37,9 @@ from seatgate.report.verdicts import ACTIVITY, BACKGROUND, VERDICT_NAMES, Cached
 
 DEFAULT_SLACK = 300.0  # reorder window, seconds
 DEFAULT_BATCH = 50_000  # seat events buffered before a sort
-NO_DATA_SECONDS = 3600.0  # a stretch this long without any log line is "no data", not a quiet time
+# A stretch this long without any log line is "no data" (a gap between files, a missing
+# day), not a quiet time: even a quiet Jira logs its gadgets, app links and monitoring.
+NO_DATA_SECONDS = 6 * 3600.0
 
 
 @dataclass(slots=True)

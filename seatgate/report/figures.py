@@ -9,7 +9,7 @@ from typing import Any
 
 from seatgate.accesslog import ParseStats
 from seatgate.report.analysis import Analysis
-from seatgate.report.tiers import ASSUMPTION, tier_for
+from seatgate.report.tiers import ASSUMPTION, tier_for, tier_index
 from seatgate.report.timeline import SeatTimeline
 
 SERIES_POINTS = 1500  # points per chart series (per-minute maxima are max-pooled to this)
@@ -19,6 +19,15 @@ TOP_ENDPOINTS = 10
 SERVICE_MIN_SPAN_HOURS = 12
 SERVICE_MIN_HOURS_OF_DAY = 18
 SERVICE_MIN_HOUR_SHARE = 0.6
+# What the report says wherever these figures appear (terminal, HTML, JSON).
+PERCENTILE_NOTE = (
+    "p95/p99: in 95% (99%) of the minutes with log data, at most this many seats were held at once; "
+    "the peak happened in the other minutes."
+)
+LOWER_BOUND_NOTE = (
+    "a lower bound: users seen in these logs, not counting users who sent no request in them; "
+    "pass --registered N with the licensed user count"
+)
 
 
 def percentile(values: Sequence[int], q: float) -> int:
@@ -86,7 +95,6 @@ def period_figures(
             row[local.hour] = seats
     step, series = pooled(minutes, SERIES_POINTS)
     peak = timeline.peak
-    saved = max(0, registered - peak)
     return {
         "inactivity_seconds": timeline.inactivity,
         "inactivity": _duration(timeline.inactivity),
@@ -97,8 +105,7 @@ def period_figures(
         "p95_minute_max": percentile(known, 95),
         "p99_minute_max": percentile(known, 99),
         "tier_needed": tier_for(peak),
-        "seats_saved": saved,
-        "share_saved": round(saved / registered, 4) if registered else 0.0,
+        **tier_saving(registered, peak),
         "peak_by_day": [{"date": d, "peak_seats": n} for d, n in by_day.items()],
         "peak_by_hour_of_week": hour_of_week,
         "series": {
@@ -106,6 +113,24 @@ def period_figures(
             "step_minutes": step,
             "max_seats": series,
         },
+    }
+
+
+def tier_saving(registered: int, peak: int) -> dict[str, Any]:
+    """What a floating licence sized for ``peak`` saves against ``registered`` users:
+    counted in tiers, because a tier is what is bought. Seats freed inside the same tier
+    save nothing; they are headroom (room to grow before the next tier)."""
+    steps = max(0, tier_index(registered) - tier_index(peak))
+    current, needed = tier_for(registered), tier_for(peak)
+    if steps:
+        text = f"tier {current} → tier {needed} ({steps} tier{'s' if steps > 1 else ''} lower)"
+    else:
+        text = f"nothing saved at the tier level (tier {current} either way)"
+    return {
+        "tiers_saved": steps,
+        "saving": text,
+        # Concurrent seats still free under the registered count at the peak.
+        "headroom_seats": max(0, registered - peak),
     }
 
 
@@ -193,11 +218,19 @@ def build(
             "active": len(active),
             "without_activity": len(seen) - len(active),  # e.g. only background traffic
             "registered": registered_users,
-            "registered_from": "--registered" if registered is not None else "distinct users seen in the logs",
+            "registered_from": "--registered" if registered is not None else "logs",
+            "registered_is_lower_bound": registered is None,
+            "registered_note": "given with --registered" if registered is not None else LOWER_BOUND_NOTE,
             "current_tier": tier_for(registered_users),
             "excluded": analysis.excluded_users,
             "service_account_candidates": service,
         },
+        "days_covered": days,
+        "no_data": [
+            {"from": iso(before, offset), "to": iso(after, offset), "hours": round((after - before) / 3600, 1)}
+            for before, after in analysis.no_data
+        ],
+        "percentile_note": PERCENTILE_NOTE,
         "tiers_note": ASSUMPTION,
         "periods": [
             period_figures(t, offset, registered_users, len(active), days, analysis.no_data) for t in analysis.timelines

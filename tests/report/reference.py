@@ -23,7 +23,7 @@ What the report then shows, from those seat intervals:
   ``seats_taken``: the number of intervals;
 - the per-minute series: the most seats held in each minute, from the minute of the
   first seat taken to the later of the minute of the last line and the minute in which
-  the last seat is released; a minute lying wholly inside a stretch of an hour or more
+  the last seat is released; a minute lying wholly inside a stretch of six hours or more
   without any log line is "no data" (None), not zero;
 - p95/p99: nearest-rank percentiles of the per-minute maxima of the minutes with data;
 - ``peak_by_day``: per local day with at least one log line, the most seats held;
@@ -43,7 +43,7 @@ from pathlib import Path
 from seatgate.accesslog import ParseStats, iter_records
 from seatgate.rules import Classifier, load_builtin_ruleset
 
-NO_DATA_SECONDS = 3600
+NO_DATA_SECONDS = 6 * 3600
 SERIES_POINTS = 1500
 
 
@@ -139,7 +139,7 @@ def period_reference(requests: list[tuple[float, str | None, str]], offset: int,
     minutes: list[int | None] = []
     for m in range(first_minute, last_minute + 1):
         if any(a < m * 60 and m * 60 + 60 <= b for a, b in gaps):
-            minutes.append(None)  # no log line in this minute nor in the hour around it
+            minutes.append(None)  # inside a stretch of six hours or more without a log line
         else:
             minutes.append(max(seats[m * 60 - base : m * 60 + 60 - base]))
     with_data = [v for v in minutes if v is not None]

@@ -39,7 +39,7 @@ SLACK = 300  # the analysis' reorder window (seconds): lines are at most this mu
 KINDS = (ACTIVITY, ACTIVITY, ACTIVITY, PASSIVE, PASSIVE, BACKGROUND, STATIC)
 # Gaps between two requests of a user: around every period, and short ones.
 GAPS = sorted({g for p in PERIODS for g in (p - 1, p, p + 1)} | {0, 1, 2, 30, 299})
-PAUSES = (3599, 3600, 3601, 7200, 90_000)  # the whole log pauses: around the "no data" hour, a day
+PAUSES = (21_599, 21_600, 21_601, 90_000)  # the whole log pauses: around the "no data" 6 h, a day
 START = dt.datetime(2015, 11, 24, 23, 40, tzinfo=dt.UTC)  # twenty minutes before midnight
 
 
