@@ -189,13 +189,13 @@ class Analysis:
                         assert first_ts is not None  # set by the first line, before any late one
                         recheck = no_data[-1][1] if no_data else first_ts
                     if user is None:
-                        anonymous_counts[verdict[2]] += 1
+                        anonymous_counts[verdict.slot] += 1
                         continue
-                    counts[verdict[2]] += 1
+                    counts[verdict.slot] += 1
                     state = users.get(user)
                     if state is None:
                         state = users[user] = new_user(self._is_excluded(user), agent)
-                    code = verdict[0]
+                    code = verdict.code
                     if code < ACTIVITY or state.excluded:
                         continue  # static or background; or a user left out of the count
                     takes = code == ACTIVITY
