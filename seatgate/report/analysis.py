@@ -168,7 +168,7 @@ class Analysis:
                     if verdict.__class__ is not Verdict:
                         # Depends on the agent or the query (a Dependent), or not classified yet.
                         if verdict is not None:
-                            verdict = verdict.by_key.get(verdict.key(query, agent))
+                            verdict = verdict.by_key.get(verdict.key(query, agent))  # type: ignore[union-attr]
                         if verdict is None:
                             verdict = classify(method, path, query, agent)
                             while len(counts) < len(slots):  # a rule seen for the first time

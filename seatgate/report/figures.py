@@ -181,7 +181,7 @@ def build(
     requests = sum(verdicts.values())
     endpoints = analysis.background_endpoints()
     span_hours = ((totals.last_ts or 0) - (totals.first_ts or 0)) / 3600
-    service = []
+    service: list[dict[str, Any]] = []
     if span_hours >= SERVICE_MIN_SPAN_HOURS:
         for p in profiles:
             share = p.clock_hours / max(1.0, math.ceil(span_hours))
