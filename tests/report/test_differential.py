@@ -25,10 +25,8 @@ from tests.report.conftest import (
     ACTIVITY,
     BACKGROUND,
     PASSIVE,
-    REAL_LOGS,
     STATIC,
     jira_line,
-    needs_real_logs,
     run_json,
 )
 from tests.report.reference import reference
@@ -146,9 +144,8 @@ def test_gaps_around_the_period(tmp_path, capsys, gap):
     assert report["periods"][1]["seats_taken"] == (1 if gap < 900 else 2)
 
 
-@needs_real_logs
-def test_the_real_logs_equal_the_naive_reference(capsys):
-    paths = sorted(str(p) for p in REAL_LOGS.glob("access_log.*"))
+def test_the_real_logs_equal_the_naive_reference(capsys, real_logs):
+    paths = sorted(str(p) for p in real_logs.glob("access_log.*"))
     report = run_json(capsys, *paths, "--inactivity", INACTIVITY)
     assert report["lines"]["late_events"] == 0
     assert_matches_reference(paths, report)
