@@ -53,7 +53,7 @@ IGNORED = RollbackOutcome.IGNORED
 
 
 class GrantHandler:
-    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker | None = None, retry_after: int = 10):
+    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker, retry_after: int = 10):
         self._redis = redis
         self._worker_id = worker_id
         self._revoker = revoker  # eviction and rollback

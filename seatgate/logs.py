@@ -26,7 +26,6 @@ def configure(level: str = "info", fmt: str = "json") -> None:
 
 
 def get(name: str, **bound: object) -> structlog.typing.FilteringBoundLogger:
-    # Lazy: bind() would build the logger now, with whatever configuration holds at import
-    # time, so a module imported before configure() (a command imported to build the CLI's
-    # parser) would log to stdout at info level for ever (cache_logger_on_first_use).
+    # Lazy: the logger takes the configuration in force when it first logs, not the one at
+    # import time (modules create their loggers before a command calls configure()).
     return structlog.get_logger(name, **bound)

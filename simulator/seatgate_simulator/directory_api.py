@@ -257,7 +257,7 @@ async def jira_update_application_role(request: web.Request, _u: str | None, _g:
     body = await json_body(request)
     groups = body.get("groups") if isinstance(body, dict) else None
     defaults = body.get("defaultGroups", []) if isinstance(body, dict) else None
-    if not _string_list(groups) or not _string_list(defaults):
+    if not _string_list(groups) or not _string_list(defaults) or groups is None or defaults is None:
         return rest_error("jira", 400, "groups and defaultGroups must be lists of group names.")
     try:
         state.set_role_groups(groups, defaults)
