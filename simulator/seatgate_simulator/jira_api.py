@@ -23,7 +23,7 @@ from seatgate_simulator.content_api import issue_json
 from seatgate_simulator.context import base_url, int_param, json_response, require_user, rest_error, state_of
 from seatgate_simulator.directory_api import jira_user
 from seatgate_simulator.faults import json_body
-from seatgate_simulator.pages import DEMO_ISSUES, PROJECT_KEY, SERVICE_DESK_KEY
+from seatgate_simulator.pages import DEMO_ISSUES, ISSUE_KEY, PROJECT_KEY, SERVICE_DESK_KEY
 from seatgate_simulator.state import Issue
 
 VERSION = (9, 12, 2)
@@ -142,8 +142,9 @@ async def search(request: web.Request) -> web.StreamResponse:
         clauses = parse_jql(jql)
     except ValueError as exc:
         return rest_error("jira", 400, str(exc))
-    for key in DEMO_ISSUES:
-        state.issue(key)
+    named = [v.upper() for name, values in clauses if name in ("key", "issuekey", "issue", "id") for v in values]
+    for key in (*DEMO_ISSUES, *(k for k in named if ISSUE_KEY.match(k))):
+        state.issue(key)  # any issue key exists, as on the pages
     found = sorted((i for i in state.issues.values() if _matches(i, clauses)), key=_issue_order)
     return json_response(
         {

@@ -35,6 +35,8 @@ async def test_jira_search_pages_and_rejects_bad_jql(jira) -> None:
         "/rest/api/2/search", json={"jql": 'key in (ABC-1, "ABC-3") ORDER BY key', "maxResults": 10}, headers=ADMIN
     )
     assert sorted(i["key"] for i in (await posted.json())["issues"]) == ["ABC-1", "ABC-3"]
+    named = await (await jira.get("/rest/api/2/search?jql=key = XYZ-9", headers=ADMIN)).json()
+    assert [i["key"] for i in named["issues"]] == ["XYZ-9"]  # any key exists
     bad = await jira.get("/rest/api/2/search?jql=summary ~ foo", headers=ADMIN)
     error = await bad.json()
     assert bad.status == 400 and error["errors"] == {} and "Error in the JQL Query" in error["errorMessages"][0]
