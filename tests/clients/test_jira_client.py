@@ -9,6 +9,7 @@ the request reached it licensed.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable
 
@@ -127,3 +128,36 @@ async def test_token_created_by_a_replayed_request_works_after_revocation(jira_s
     jira = await call(connect, stack.proxy_url, "pat", user, token, False)
     method, path = await call(search, jira, f"CL-{user[4:].lstrip('0')}")
     assert_reached_licensed(stack, user, method, path)
+
+
+async def test_streamed_upload_with_a_wrong_password_keeps_no_seat(jira_stack: Stack) -> None:
+    """The grant made ahead for a streamed Basic upload is rolled back when upstream rejects
+    the password, and the username cools down: a second try is not granted ahead at all."""
+    stack, user = jira_stack, new_user()
+    key = f"CL-{user[4:].lstrip('0')}"
+
+    def upload_with_wrong_password() -> int:
+        response = requests.post(
+            f"{stack.proxy_url}/rest/api/2/issue/{key}/attachments",
+            auth=(user, "not-the-password"),
+            headers={"X-Atlassian-Token": "no-check"},
+            files={"file": ("capture.bin", io.BytesIO(b"\x00" * UPLOAD_SIZE))},
+            timeout=60,
+        )
+        return response.status_code
+
+    assert await call(upload_with_wrong_password) == 401
+    audit: list[dict] = []
+    for _ in range(100):  # the rollback follows the answer within moments
+        status, audit = stack.admin("GET", "/api/v1/audit?product=jira&count=1000")
+        assert status == 200
+        actions = [e["action"] for e in audit if e["user"] == user]
+        if "revoke" in actions and user not in stack.sim_state(requests=False)["members"]:
+            break
+        await asyncio.sleep(0.2)
+    actions = [(e["action"], e.get("reason")) for e in audit if e["user"] == user]
+    assert "grant:granted" in [action for action, _ in actions] and ("revoke", "rollback") in actions, actions
+    assert user not in stack.sim_state(requests=False)["members"]
+    assert await call(upload_with_wrong_password) == 401
+    later = [e["action"] for e in stack.admin("GET", "/api/v1/audit?product=jira&count=1000")[1] if e["user"] == user]
+    assert later.count("grant:granted") == 1, later  # cooling down: not granted ahead again
