@@ -212,12 +212,11 @@ async def add_worklog(request: web.Request) -> web.StreamResponse:
             {"errorMessages": [], "errors": {"timeLogged": "You must indicate the time spent working."}}, 400
         )
     state = state_of(request)
-    started = (
-        body.get("started")
-        if isinstance(body.get("started"), str)
-        else time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
-    )
-    comment = body.get("comment") if isinstance(body.get("comment"), str) else ""
+    started, comment = body.get("started"), body.get("comment")
+    if not isinstance(started, str):
+        started = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+    if not isinstance(comment, str):
+        comment = ""
     worklog = Worklog(state.next_id(), user, comment, seconds, started, now_ms())
     state.issue(key).worklogs.append(worklog)
     return json_response(worklog_json(request, key, worklog), 201)
