@@ -42,7 +42,7 @@ NTP_FIX = (
     "synchronise the clocks of every seatgate host, Redis and Jira/Confluence with NTP (chrony, systemd-timesyncd)"
 )
 # Jira 8.19+ sends no notification e-mail to users without application access; from
-# 8.20.6 this dark feature turns it back on (research/anchors.md, "Lost features").
+# 8.20.6 this dark feature turns it back on (docs/atlassian-facts.md).
 DARK_FEATURE = "com.atlassian.jira.send.email.notifications.to.user.without.application.access.enabled"
 
 Clock = Callable[[], float]

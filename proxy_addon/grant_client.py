@@ -15,15 +15,27 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from seatgate.redis_conn import REDIS_UNAVAILABLE
 from seatgate.schema import REQUEST_GRANT, Event, ProductKeys
 
 
+class GrantStatus(StrEnum):
+    """How a wait for a grant ended: the worker's final event, or no answer in time."""
+
+    GRANTED = Event.GRANTED
+    DENIED = Event.DENIED
+    EXCLUDED = Event.EXCLUDED
+    FAILED = Event.FAILED
+    TIMEOUT = "timeout"  # no answer within the deadline
+    ERROR = "error"  # Redis failed, or the events connection was lost
+
+
 @dataclass(frozen=True, slots=True)
 class GrantOutcome:
-    status: str  # an Event type, or "timeout" / "error"
+    status: GrantStatus
     detail: str = ""
     position: int | None = None  # place in the seat queue when denied
     retry_after: float | None = None
@@ -32,8 +44,8 @@ class GrantOutcome:
     request_id: str = ""
 
 
-TIMEOUT = "timeout"
-ERROR = "error"
+TIMEOUT = GrantStatus.TIMEOUT
+ERROR = GrantStatus.ERROR
 
 
 class GrantClient:
@@ -55,7 +67,7 @@ class GrantClient:
         if future is not None and not future.done():
             future.set_result(
                 GrantOutcome(
-                    event["type"],
+                    GrantStatus(event["type"]),
                     str(event.get("detail", "")),
                     event.get("position"),
                     event.get("retry_after"),
@@ -116,7 +128,7 @@ class GrantClient:
                 future.set_result(GrantOutcome(ERROR, type(exc).__name__, request_id=request_id))
             return
         if status == "licensed" and not future.done():
-            future.set_result(GrantOutcome(Event.GRANTED, "already licensed", request_id=request_id))
+            future.set_result(GrantOutcome(GrantStatus.GRANTED, "already licensed", request_id=request_id))
         # "queued" / "pending": the published result resolves the future.
 
     async def _holds_seat(self, product: str, user: str) -> bool:
@@ -135,7 +147,7 @@ class GrantClient:
     def _granted_meanwhile(self, key: tuple[str, str], future: asyncio.Future[GrantOutcome], detail: str) -> None:
         """End a wait whose reply was missed but whose seat is there."""
         if not future.done():  # other requests of the user share the future and may be first
-            future.set_result(GrantOutcome(Event.GRANTED, detail, request_id=self._request_ids.get(key, "")))
+            future.set_result(GrantOutcome(GrantStatus.GRANTED, detail, request_id=self._request_ids.get(key, "")))
 
     def abandon_all(self, reason: str) -> None:
         """Fail every wait at once (the events connection was lost, so no reply can come)."""
@@ -144,4 +156,4 @@ class GrantClient:
                 future.set_result(GrantOutcome(ERROR, reason))
 
 
-_FINAL = frozenset({Event.GRANTED, Event.DENIED, Event.EXCLUDED, Event.FAILED})
+_FINAL = frozenset({GrantStatus.GRANTED, GrantStatus.DENIED, GrantStatus.EXCLUDED, GrantStatus.FAILED})

@@ -2,7 +2,7 @@
 
 Used by ``seatgate report`` (licence sizing) and ``seatgate rules test`` (what the rules
 would do with real traffic). Formats, as shipped by Atlassian (sources in
-research/polling-endpoints.md, part B):
+docs/atlassian-facts.md, "Access log formats"):
 
 ``jira``
     ``%a %{jira.request.id}r %{jira.request.username}r %t "%m %U%q %H" %s %b %D

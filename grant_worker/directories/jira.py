@@ -1,6 +1,6 @@
 """Jira Data Center's own REST: ``/rest/api/2/group/user`` and friends (admin Basic auth).
 
-Statuses (research/atlassian-api.md §1): add → 201, already a member → 400, unknown user
+Statuses (docs/atlassian-facts.md): add → 201, already a member → 400, unknown user
 or group → 404; remove → 200, not a member → 400 (most likely; undocumented), unknown → 404.
 """
 

@@ -1,6 +1,6 @@
 """Endpoints an open browser tab calls by itself, answered the way the products answer them.
 
-Sources are in research/polling-endpoints.md: JSM queue polling, the board's ``allData.json``
+Sources are in docs/atlassian-facts.md: JSM queue polling, the board's ``allData.json``
 with ``etag=`` (small answer when nothing changed), Quick Reload (204 when nothing new),
 Notifications & Tasks count (with the server's suggested timeouts), analytics bulk publish,
 and the editor heartbeat. All need a logged-in user, like the real ones.

@@ -3,6 +3,7 @@ neither the simulator nor fakeredis (they belong to the separate `simulator/` di
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,12 +14,16 @@ from tests.helpers import REPO
 
 
 def _build_wheel(source: Path, out: Path) -> Path:
+    # Built from a copy: pip builds a local project in place and would leave build/ behind.
+    copy = out / "src"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "tests"))
+    source = copy
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
         timeout=300,
     )
-    (wheel,) = out.glob("*.whl")
+    (wheel,) = out.glob("*.whl")  # the copy is inside out/, its own build/ is not searched
     return wheel
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from seatgate.accesslog import LogFormatError, ParseStats, detect_format, iter_records
 
-# Verbatim sample lines (research/polling-endpoints.md, part B).
+# Verbatim sample lines in the formats of docs/atlassian-facts.md ("Access log formats").
 JIRA = (
     '85.90.246.161 476x2680x1 radim [25/Nov/2015:07:56:14 +0000] "GET /rest/greenhopper/1.0/xboard/work/allData.json'
     '?rapidViewId=5&selectedProjectKey=WUT&etag=5%2C1447962772000%2C%5B%5D%2C%5B%5D%2C8&_=1448438175103 HTTP/1.1" 200'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mitmproxy.test import tflow
 
-from proxy_addon.addon import HeaderHygiene
+from proxy_addon.headers import HeaderHygiene
 
 
 def flow_with(*fields: tuple[bytes, bytes], tls: bool = False):

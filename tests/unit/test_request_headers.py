@@ -17,7 +17,7 @@ def request(*fields: tuple[bytes, bytes]) -> http.Request:
 
 def gate(ruleset: RuleSet) -> SeatGate:
     addon = SeatGate()
-    addon._use_classifier(Classifier(ruleset))
+    addon.traffic.use(Classifier(ruleset))
     return addon
 
 
@@ -41,7 +41,7 @@ def test_only_wanted_headers_are_read_and_repeats_are_joined() -> None:
             ]
         }
     )
-    headers = gate(ruleset)._read_headers(
+    headers = gate(ruleset).traffic.read_headers(
         request(
             (b"Host", b"jira.example.com"),
             (b"Cookie", b"JSESSIONID=a"),
@@ -64,8 +64,8 @@ def test_only_wanted_headers_are_read_and_repeats_are_joined() -> None:
 def test_new_rules_change_the_headers_read() -> None:
     addon = gate(RuleSet.model_validate({"rules": []}))
     req = request((b"X-Custom", b"1"))
-    assert addon._read_headers(req) == {}
-    addon._use_classifier(
+    assert addon.traffic.read_headers(req) == {}
+    addon.traffic.use(
         Classifier(
             RuleSet.model_validate(
                 {
@@ -82,4 +82,4 @@ def test_new_rules_change_the_headers_read() -> None:
             )
         )
     )
-    assert addon._read_headers(req) == {"x-custom": "1"}
+    assert addon.traffic.read_headers(req) == {"x-custom": "1"}
