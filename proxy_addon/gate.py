@@ -43,6 +43,16 @@ class RequestCounter:
         child.inc()
 
 
+def _answer_unstreamed(flow: http.HTTPFlow) -> None:
+    if flow.response is not None:
+        flow.request.stream = False
+
+
+async def _admitted_then_answer_unstreamed(flow: http.HTTPFlow, admitting: Awaitable[None]) -> None:
+    await admitting
+    _answer_unstreamed(flow)
+
+
 class Gate:
     def __init__(
         self,
@@ -85,6 +95,17 @@ class Gate:
             self._record.activity(product, user)
         return None
 
+    @staticmethod
+    def streamed(flow: http.HTTPFlow, admitting: Awaitable[None] | None) -> Awaitable[None] | None:
+        """Admit a request whose body streams, from ``requestheaders``. A Basic claim cannot be
+        replayed then, so :meth:`_admit_claim` grants it ahead like a login. When the gate
+        answers itself (waiting or busy page), mitmproxy cannot stream the request as well:
+        the body is read in, and the answer sent once it has arrived."""
+        if admitting is None:
+            _answer_unstreamed(flow)
+            return None
+        return _admitted_then_answer_unstreamed(flow, admitting)
+
     async def _grant_then_record(self, flow: http.HTTPFlow, state: FlowState, identity: Identity) -> None:
         self._claims.note_grant_ahead(state.product.name, identity.user)
         if await self.hold(flow, state, identity):
@@ -109,7 +130,7 @@ class Gate:
 
     async def _grant_claim_ahead(self, flow: http.HTTPFlow, state: FlowState, identity: Identity) -> None:
         # Logins (the product refuses an unlicensed user inside the login), SAML assertions
-        # (single use: never replayable) and Basic bodies too big to replay.
+        # (single use: never replayable) and Basic bodies too big to replay or streamed.
         product = state.product
         client = self.client(flow)
         refusal = await self._claims.admit(product.name, identity.user, client)
