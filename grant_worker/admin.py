@@ -7,12 +7,14 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
-from grant_worker.grants import GrantHandler, ProductRuntime
+from grant_worker.grants import GrantHandler
+from grant_worker.product import ProductRuntime
 from grant_worker.status import collect
+from seatgate.protocol import GrantRequest
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings
 
@@ -43,7 +45,7 @@ def token_middleware(token: str | None, session_user: Callable[[web.Request], st
 
 
 def api_routes(
-    redis: Any, settings: Settings, products: list[ProductRuntime], handler: GrantHandler
+    redis: RedisClient, settings: Settings, products: list[ProductRuntime], handler: GrantHandler
 ) -> list[web.RouteDef]:
     by_name = {p.name: p for p in products}
 
@@ -69,14 +71,7 @@ def api_routes(
         result = await handler.handle(
             product,
             None,
-            {
-                "user": user,
-                "request_id": uuid.uuid4().hex,
-                "source": "api",
-                "confirmed": "0",
-                "requested_at": str(time.time()),
-                "client": request.remote or "",
-            },
+            GrantRequest(user, uuid.uuid4().hex, time.time(), request.remote or "", source="api").to_fields(),
         )
         code = 200 if result.event == "granted" else 409
         return web.json_response(

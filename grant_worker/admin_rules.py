@@ -5,7 +5,10 @@ Same operations and same validation as ``seatgate rules`` (both go through
 edits), so a change refused on the command line is refused here with the same message.
 Every refusal is ``400 {"error": "..."}`` and changes nothing; an unreachable Redis is 503.
 Edits accept ``expected_version`` (the version the editor showed) so that two admins
-editing at once cannot overwrite each other.
+editing at once cannot overwrite each other. Every edit answers with its blast radius
+(:mod:`seatgate.rules.blast_radius`, on the proxies' recent-request sample); with
+``"dry_run": true`` (``?dry_run=1`` for import) it answers only that and saves nothing,
+which is how the admin page shows it before saving.
 
 The routes are mounted behind the admin-token middleware, which puts the admin's name in
 ``request["admin_user"]``: that is the *who* of the audit trail.
@@ -20,8 +23,10 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from seatgate.rules import Classifier, RuleError, RuleSet, RulesStore, dumps, loads, parse_rule
+from seatgate.rules.blast_radius import blast_radius
 from seatgate.rules.explain import explain, resolve_product
 from seatgate.rules.io import FORMATS
+from seatgate.rules.sample import read_sample
 
 PREFIX = "/api/v1/rules"
 MAX_IMPORT_BYTES = 2 << 20
@@ -76,7 +81,7 @@ def _rule_from(body: dict[str, Any], rule_id: str | None = None) -> Any:
     data = body.get("rule", body)
     if not isinstance(data, dict):
         raise RuleError("rule: must be an object of rule fields")
-    data = {k: v for k, v in data.items() if k not in ("before", "expected_version")}
+    data = {k: v for k, v in data.items() if k not in ("before", "after", "expected_version", "dry_run")}
     if rule_id is not None:
         data.setdefault("id", rule_id)
     return parse_rule(data)
@@ -88,13 +93,24 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
     # Explain compiles the rules once per version, not once per request.
     compiled: dict[str, Any] = {"version": None, "classifier": None}
 
+    async def measure(before: RuleSet, after: RuleSet) -> dict[str, Any]:
+        lines = await read_sample(store.redis, store.known_products)
+        kinds = store.product_kinds
+        return blast_radius(before, after, lines, kinds, defaults, "the recent-request sample").to_dict()
+
     async def edited(
         request: web.Request, change: Callable[[RuleSet], RuleSet], reason: str, body: dict[str, Any] | None = None
     ) -> web.Response:
+        _, current = await store.load()
+        radius = await measure(current, change(current))  # refusals surface here, before any save
+        if _dry_run(request, body):
+            return web.json_response({"dry_run": True, "blast_radius": radius})
         version, ruleset = await store.edit(
             change, who=_who(request), reason=reason, expected_version=_expected_version(request, body)
         )
-        return web.json_response({"version": version, "rules": len(ruleset.rules), "done": reason})
+        return web.json_response(
+            {"version": version, "rules": len(ruleset.rules), "done": reason, "blast_radius": radius}
+        )
 
     async def list_rules(_: web.Request) -> web.Response:
         version, ruleset = await store.load()
@@ -109,8 +125,8 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
     async def add_rule(request: web.Request) -> web.Response:
         body = await _json_body(request)
         rule = _rule_from(body)
-        before = body.get("before")
-        return await edited(request, lambda rs: rs.add(rule, before=before), f"added rule {rule.id}", body)
+        before, after = _rule_ref(body, "before"), _rule_ref(body, "after")
+        return await edited(request, lambda rs: rs.add(rule, before=before, after=after), f"added rule {rule.id}", body)
 
     async def replace_rule(request: web.Request) -> web.Response:
         # PUT is a whole rule: fields left out are cleared (the editor sends the full form).
@@ -126,11 +142,9 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
     async def move_rule(request: web.Request) -> web.Response:
         body = await _json_body(request)
         rule_id = request.match_info["rule_id"]
-        before = body.get("before")
-        if before is not None and not isinstance(before, str):
-            raise RuleError("before: must be a rule id, or null for the end of the list")
-        where = f"before {before}" if before else "to the end"
-        return await edited(request, lambda rs: rs.move(rule_id, before), f"moved rule {rule_id} {where}", body)
+        before, after = _rule_ref(body, "before"), _rule_ref(body, "after")
+        where = f"before {before}" if before else f"after {after}" if after else "to the end"
+        return await edited(request, lambda rs: rs.move(rule_id, before, after), f"moved rule {rule_id} {where}", body)
 
     async def import_rules(request: web.Request) -> web.Response:
         fmt = request.query.get("format") or _format_from_type(request.content_type)
@@ -140,11 +154,17 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
             raise RuleError(f"rules document larger than {MAX_IMPORT_BYTES} bytes")
         text = await request.text()
         ruleset = loads(text, fmt, store.known_products)  # type: ignore[arg-type]
+        _, current = await store.load()
+        radius = await measure(current, ruleset)
+        if _dry_run(request):
+            return web.json_response({"dry_run": True, "blast_radius": radius})
         reason = request.query.get("reason") or f"import ({fmt})"
         version = await store.save(
             ruleset, who=_who(request), reason=reason, expected_version=_expected_version(request)
         )
-        return web.json_response({"version": version, "rules": len(ruleset.rules), "done": reason})
+        return web.json_response(
+            {"version": version, "rules": len(ruleset.rules), "done": reason, "blast_radius": radius}
+        )
 
     async def export_rules(request: web.Request) -> web.Response:
         fmt = request.query.get("format", "toml")
@@ -182,8 +202,14 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         target = body.get("version")
         if not isinstance(target, int) or isinstance(target, bool):
             raise RuleError("version: required version number")
+        _, current = await store.load()
+        radius = await measure(current, await store.version_doc(target))
+        if _dry_run(request, body):
+            return web.json_response({"dry_run": True, "blast_radius": radius})
         version = await store.rollback(target, who=_who(request), reason=body.get("reason") or "")
-        return web.json_response({"version": version, "done": f"rolled back to version {target}"})
+        return web.json_response(
+            {"version": version, "done": f"rolled back to version {target}", "blast_radius": radius}
+        )
 
     async def audit(request: web.Request) -> web.Response:
         try:
@@ -211,6 +237,18 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         (web.post, f"{PREFIX}/{{rule_id}}/move", move_rule),
     ]
     return [route(path, _guarded(handler)) for route, path, handler in table]
+
+
+def _rule_ref(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise RuleError(f"{name}: must be a rule id, or null")
+    return value
+
+
+def _dry_run(request: web.Request, body: dict[str, Any] | None = None) -> bool:
+    value = (body or {}).get("dry_run", request.query.get("dry_run"))
+    return value in (True, "1", "true", "yes")
 
 
 def _format_from_type(content_type: str) -> str:

@@ -8,106 +8,90 @@ success when the user is already a member.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 
 import structlog
 from redis.exceptions import RedisError
 
 from grant_worker import audit, metrics
-from grant_worker.directories import CircuitOpen, Directory, DirectoryError, UnknownUser
+from grant_worker.directories import CircuitOpen, DirectoryError, UnknownUser
+from grant_worker.product import ProductRuntime
+from grant_worker.revoker import Revoker
 from seatgate import logs
-from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT, Event, ProductKeys
-from seatgate.settings import ProductSettings
+from seatgate.protocol import ROLLBACK_WINDOW, Action, Event, GrantEvent, GrantRequest, ProtocolError
+from seatgate.redis_conn import RedisClient
+from seatgate.schema import COMMIT_GRANT, ENQUEUE, GROUP, RELEASE_SEAT, RESERVE_SEAT
 
 log = logs.get("seatgate.worker.grants")
 
 # How long to wait for a concurrent revoke of the same user to finish before granting.
 REVOKE_WAIT = 10.0
-# How long a directory answer about a user's groups or existence is reused.
-USER_INFO_TTL = 300.0
 
 
-@dataclass
-class ProductRuntime:
-    """What the worker holds per product."""
-
-    settings: ProductSettings
-    keys: ProductKeys
-    directory: Directory
-    _user_info: dict[str, tuple[float, frozenset[str] | None]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    async def user_groups(self, user: str) -> frozenset[str] | None:
-        """The user's groups, cached; None when the directory does not know the user."""
-        cached = self._user_info.get(user)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            groups: frozenset[str] | None = frozenset(await self.directory.user_groups(user))
-        except UnknownUser:
-            groups = None
-        self._user_info[user] = (time.monotonic() + USER_INFO_TTL, groups)
-        return groups
+class RollbackOutcome(StrEnum):
+    ROLLED_BACK = "rolled_back"
+    IGNORED = "ignored"  # too old, or the user was active since: the grant stands
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    event: str
+    event: Event | RollbackOutcome
     detail: str = ""
     position: int | None = None
 
 
-# A rollback (the upstream rejected the credentials a grant was made for) undoes only a
-# grant this recent: an older licence was earned by real, confirmed activity.
-ROLLBACK_WINDOW = 60.0
-ROLLED_BACK = "rolled_back"
-IGNORED = "ignored"
+ROLLED_BACK = RollbackOutcome.ROLLED_BACK
+IGNORED = RollbackOutcome.IGNORED
 
 
 class GrantHandler:
-    def __init__(self, redis: Any, worker_id: str, revoker: Any = None, retry_after: int = 10):
+    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker | None = None, retry_after: int = 10):
         self._redis = redis
         self._worker_id = worker_id
-        self._revoker = revoker  # grant_worker.revoker.Revoker: eviction and rollback
+        self._revoker = revoker  # eviction and rollback
         self._retry_after = retry_after
         self._reserve = redis.register_script(RESERVE_SEAT)
         self._commit = redis.register_script(COMMIT_GRANT)
         self._release = redis.register_script(RELEASE_SEAT)
         self._enqueue = redis.register_script(ENQUEUE)
 
-    async def handle(self, product: ProductRuntime, entry_id: str | None, fields: dict[str, str]) -> Result:
+    async def handle(self, product: ProductRuntime, entry_id: str | None, fields: Mapping[str, str]) -> Result:
         """Handle a grant request; ``entry_id`` is its stream entry (None for admin-API grants)."""
+        try:
+            request = GrantRequest.from_fields(fields)
+        except ProtocolError as exc:
+            # Nobody can be waiting for a request without a user: drop it, say so.
+            log.warning("grant_request_malformed", product=product.name, entry=entry_id, error=str(exc))
+            if entry_id is not None:
+                await self._redis.xack(product.keys.grants, GROUP, entry_id)
+            return Result(Event.FAILED, f"malformed request: {exc}")
         # Bound for the whole handling, so the directory's own log lines carry the id too.
-        with structlog.contextvars.bound_contextvars(request_id=fields.get("request_id", "")):
-            return await self._handle(product, entry_id, fields)
+        with structlog.contextvars.bound_contextvars(request_id=request.request_id):
+            return await self._handle(product, entry_id, request)
 
-    async def _handle(self, product: ProductRuntime, entry_id: str | None, fields: dict[str, str]) -> Result:
-        user = fields.get("user", "")
-        request_id = fields.get("request_id", "")
+    async def _handle(self, product: ProductRuntime, entry_id: str | None, request: GrantRequest) -> Result:
+        user, request_id = request.user, request.request_id
         bound = log.bind(product=product.name, user=user, request_id=request_id)
         started = time.perf_counter()
         try:
-            if fields.get("action") == "rollback":
+            if request.action is Action.ROLLBACK:
                 result = await self._rollback(product, user)
             else:
-                result = await self._decide_and_grant(product, user, fields.get("confirmed") == "1")
+                result = await self._decide_and_grant(product, user, request.confirmed)
         except (RedisError, OSError) as exc:
             # Leave the entry unacknowledged: another attempt (or worker) will take it.
             metrics.REDIS_ERRORS.labels(op="grant").inc()
             bound.warning("grant_redis_error", error=type(exc).__name__)
             raise
         latency = time.perf_counter() - started
-        requested_at = _float(fields.get("requested_at"))
+        requested_at = request.requested_at
         if requested_at:
             # As the proxy sees it: from the request to the confirmed directory change.
             latency = max(latency, time.time() - requested_at)
-        await self._finish(product, entry_id, user, request_id, fields, result, latency)
+        await self._finish(product, entry_id, request, result, latency)
         metrics.GRANTS.labels(product.name, result.event).inc()
         metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
         bound.info(
@@ -115,7 +99,7 @@ class GrantHandler:
             outcome=result.event,
             detail=result.detail,
             latency_ms=round(latency * 1000, 1),
-            source=fields.get("source"),
+            source=request.source,
         )
         return result
 
@@ -212,34 +196,38 @@ class GrantHandler:
         self,
         product: ProductRuntime,
         entry_id: str | None,
-        user: str,
-        request_id: str,
-        fields: dict[str, str],
+        request: GrantRequest,
         result: Result,
         latency: float,
     ) -> None:
-        keys = product.keys
-        event = {"type": result.event, "user": user, "request_id": request_id, "detail": result.detail}
-        if result.position is not None:
-            event.update(position=result.position, retry_after=self._retry_after)
+        keys, user = product.keys, request.user
         pipe = self._redis.pipeline(transaction=True)
         if entry_id is not None:
             pipe.xack(keys.grants, GROUP, entry_id)
         if result.event not in (ROLLED_BACK, IGNORED):
             pipe.delete(keys.inflight(user))
-            pipe.publish(keys.events, json.dumps(event))
+            queued = result.position is not None
+            event = GrantEvent(
+                Event(result.event),  # a grant's outcome (rollbacks publish nothing)
+                user,
+                result.detail,
+                request.request_id,
+                position=result.position,
+                retry_after=self._retry_after if queued else None,
+            )
+            pipe.publish(keys.events, event.to_json())
         if result.detail != "already licensed":
-            action = f"rollback:{result.event}" if fields.get("action") == "rollback" else f"grant:{result.event}"
+            action = f"{request.action}:{result.event}"
             audit.append(
                 pipe,
                 keys,
                 action,
                 user,
                 result.detail,
-                request_id=request_id,
+                request_id=request.request_id,
                 latency_ms=round(latency * 1000, 1),
-                source=fields.get("source"),
-                client=fields.get("client"),
+                source=request.source,
+                client=request.client,
                 worker=self._worker_id,
             )
         await pipe.execute()
@@ -250,10 +238,3 @@ def _may_have_landed(exc: DirectoryError) -> bool:
     if isinstance(exc, CircuitOpen):
         return exc.attempted
     return exc.status is None or exc.status >= 500
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import RELEASE_LEASE, RENEW_LEASE
 
 
 class Lease:
-    def __init__(self, redis: Any, key: str, owner: str, ttl: float):
+    def __init__(self, redis: RedisClient, key: str, owner: str, ttl: float):
         self._redis = redis
         self.key = key
         self.owner = owner

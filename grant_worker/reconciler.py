@@ -12,15 +12,14 @@ Runs on the sweeper-lease holder every ``reconcile_interval``; every repair is a
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 from grant_worker import audit
 from grant_worker.directories import CircuitOpen, DirectoryError
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
-from seatgate.schema import Event
+from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
 
 log = logs.get("seatgate.worker.reconciler")
 
@@ -29,7 +28,7 @@ STALE = 60.0
 
 
 class Reconciler:
-    def __init__(self, redis: Any, interval: float):
+    def __init__(self, redis: RedisClient, interval: float):
         self._redis = redis
         self._interval = interval
         self._last: dict[str, float] = {}
@@ -97,7 +96,7 @@ class Reconciler:
             for user in users:
                 audit.append(pipe, keys, f"reconcile:{kind}", user, "membership drift")
         for kind, user, detail in events:
-            pipe.publish(keys.events, json.dumps({"type": kind, "user": user, "detail": detail}))
+            pipe.publish(keys.events, GrantEvent(kind, user, detail).to_json())
         if any(repairs.values()):
             await pipe.execute()
             log.info("reconciled", product=product.name, **{k: len(v) for k, v in repairs.items() if v})

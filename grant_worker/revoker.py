@@ -10,21 +10,21 @@ inactivity sweeper, pressure eviction, claim rollback and the reconciler.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any
 
 from grant_worker import audit, metrics
 from grant_worker.directories import CircuitOpen, DirectoryError
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
-from seatgate.schema import ABORT_REVOKE, BEGIN_REVOKE, CONFIRM_REVOKE, FINISH_REVOKE, Event
+from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
+from seatgate.schema import ABORT_REVOKE, BEGIN_REVOKE, CONFIRM_REVOKE, FINISH_REVOKE
 
 log = logs.get("seatgate.worker.revoker")
 
 
 class Revoker:
-    def __init__(self, redis: Any, grace: float):
+    def __init__(self, redis: RedisClient, grace: float):
         self._redis = redis
         self.grace = grace
         self._begin = redis.register_script(BEGIN_REVOKE)
@@ -68,7 +68,7 @@ class Revoker:
         await self._finish(keys=[keys.revoking], args=[user])
         pipe = self._redis.pipeline(transaction=False)
         audit.append(pipe, keys, "revoke", user, reason, latency_ms=round((time.perf_counter() - started) * 1000, 1))
-        pipe.publish(keys.events, json.dumps({"type": Event.REVOKED, "user": user, "detail": reason}))
+        pipe.publish(keys.events, GrantEvent(Event.REVOKED, user, reason).to_json())
         await pipe.execute()
         metrics.REVOKES.labels(product.name, reason).inc()
         log.info("revoked", product=product.name, user=user, reason=reason)
@@ -81,5 +81,5 @@ class Revoker:
         await asyncio.sleep(self.grace)
         return await self.complete(product, user, cutoff, reason)
 
-    async def publish(self, product: ProductRuntime, kind: str, user: str, detail: str = "") -> None:
-        await self._redis.publish(product.keys.events, json.dumps({"type": kind, "user": user, "detail": detail}))
+    async def publish(self, product: ProductRuntime, kind: Event, user: str, detail: str = "") -> None:
+        await self._redis.publish(product.keys.events, GrantEvent(kind, user, detail).to_json())

@@ -10,13 +10,12 @@ licence but are not seatgate's to float, so they shrink what seatgate may hand o
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from grant_worker import metrics
 from grant_worker.directories import CircuitOpen, DirectoryError, SeatInfo
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from seatgate import logs
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 
 log = logs.get("seatgate.worker.seats")
 
@@ -37,7 +36,7 @@ def effective_cap(configured: int | None, info: SeatInfo | None, managed: int, r
     return min(caps) if caps else None
 
 
-async def managed_count(redis: Any, product: ProductRuntime) -> int:
+async def managed_count(redis: RedisClient, product: ProductRuntime) -> int:
     keys = product.keys
     pipe = redis.pipeline(transaction=False)
     pipe.hlen(keys.licensed)
@@ -46,7 +45,7 @@ async def managed_count(redis: Any, product: ProductRuntime) -> int:
     return sum(await pipe.execute())
 
 
-async def refresh(redis: Any, product: ProductRuntime) -> int | None:
+async def refresh(redis: RedisClient, product: ProductRuntime) -> int | None:
     """Read the licence, write the cap to Redis, update the gauges. Returns the cap."""
     try:
         info = await product.directory.seats()
@@ -78,7 +77,7 @@ async def refresh(redis: Any, product: ProductRuntime) -> int | None:
     return cap
 
 
-async def refresh_loop(redis: Any, products: list[ProductRuntime], interval: float) -> None:
+async def refresh_loop(redis: RedisClient, products: list[ProductRuntime], interval: float) -> None:
     while True:
         for product in products:
             try:

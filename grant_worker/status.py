@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings
 
@@ -19,7 +20,7 @@ from seatgate.settings import Settings
 SOURCE_LOOKBACK = 2000
 
 
-async def collect(redis: Any, settings: Settings, now: float | None = None) -> dict[str, Any]:
+async def collect(redis: RedisClient, settings: Settings, now: float | None = None) -> dict[str, Any]:
     now = now or time.time()
     products = []
     for product in settings.products:

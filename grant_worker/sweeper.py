@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from grant_worker import metrics
-from grant_worker.grants import ProductRuntime
 from grant_worker.lease import Lease
+from grant_worker.product import ProductRuntime
 from grant_worker.revoker import Revoker
 from seatgate import logs
 from seatgate.policy import idle_cutoff
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 
 log = logs.get("seatgate.worker.sweeper")
 
@@ -31,7 +31,7 @@ MIN_LICENSED = 10.0
 class Sweeper:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         lease: Lease,
         products: list[ProductRuntime],
         revoker: Revoker,

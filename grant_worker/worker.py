@@ -18,19 +18,19 @@ import contextlib
 import os
 import socket
 import uuid
-from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
 from grant_worker import metrics, seats
 from grant_worker.directories import DirectoryError, make_directory
-from grant_worker.grants import GrantHandler, ProductRuntime
+from grant_worker.grants import GrantHandler
 from grant_worker.lease import Lease
+from grant_worker.product import ProductRuntime
 from grant_worker.reconciler import Reconciler
 from grant_worker.revoker import Revoker
 from grant_worker.sweeper import Sweeper
 from seatgate import logs, redis_conn
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.rules import RulesWatcher
 from seatgate.schema import ALL_SCRIPTS, GROUP, GlobalKeys, ProductKeys
 from seatgate.settings import ConfigError, Settings
@@ -45,7 +45,7 @@ class LoopEnded(Exception):
 
 
 class GrantWorker:
-    def __init__(self, settings: Settings, redis: Any = None):
+    def __init__(self, settings: Settings, redis: RedisClient | None = None):
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.redis = redis or redis_conn.connect(settings.redis_url)

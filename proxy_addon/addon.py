@@ -145,6 +145,7 @@ class SeatGate:
         seen = self.traffic.classify(product, flow.request)
         state = FlowState(product, seen.verdict)
         flow.metadata[META] = state
+        self.services.sample.record(product.name, flow.request.method, seen.path, seen.query, seen.verdict, state)
         if state.verdict == "static":
             self._counter.count(product.name, "static", "none")
             return None

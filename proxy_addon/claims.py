@@ -34,17 +34,16 @@ from typing import Any
 
 from proxy_addon import metrics
 from seatgate import logs
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.protocol import GRANT_STREAM_MAXLEN, ROLLBACK_WINDOW, Action, GrantRequest
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import ProxySettings
 
 log = logs.get("seatgate.proxy.claims")
 
-# Grants made ahead that are older than this are no longer rolled back (the worker uses
-# the same window) and no longer count as waiting for upstream's answer.
-ROLLBACK_WINDOW = 60.0
+# Grants made ahead that are older than protocol.ROLLBACK_WINDOW are no longer rolled back
+# (the worker uses the same window) and no longer count as waiting for upstream's answer.
 REDIS_DEADLINE = 2.0
-STREAM_MAXLEN = 100_000  # as REQUEST_GRANT's XADD
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -95,7 +94,7 @@ class RateLimiter:
 
 
 class ClaimGuard:
-    def __init__(self, redis: Any, settings: ProxySettings):
+    def __init__(self, redis: RedisClient, settings: ProxySettings):
         self._redis = redis
         self._cooldown = int(settings.claim_cooldown)
         self._unconfirmed_max = settings.claim_unconfirmed_max
@@ -216,19 +215,8 @@ class ClaimGuard:
 
     @staticmethod
     def _queue_rollback(pipe: Any, keys: ProductKeys, user: str, client: str, reason: str, request_id: str) -> None:
-        pipe.xadd(
-            keys.grants,
-            {
-                "action": "rollback",
-                "user": user,
-                "request_id": request_id,
-                "client": client,
-                "reason": reason,
-                "requested_at": f"{time.time():.3f}",
-            },
-            maxlen=STREAM_MAXLEN,
-            approximate=True,
-        )
+        rollback = GrantRequest(user, request_id, time.time(), client, action=Action.ROLLBACK, reason=reason)
+        pipe.xadd(keys.grants, rollback.to_fields(), maxlen=GRANT_STREAM_MAXLEN, approximate=True)
 
     async def _rollback_later(
         self, product: str, user: str, client: str, reason: str, request_id: str, delay: float

@@ -8,23 +8,24 @@ grants are failed at once rather than left to run into their deadline.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
 from proxy_addon import metrics
 from seatgate import logs
+from seatgate.protocol import GrantEvent, ProtocolError
+from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.events")
 
-Handler = Callable[[str, dict[str, Any]], None]
+Handler = Callable[[str, GrantEvent], None]
 
 
 class EventListener:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         products: list[str],
         handlers: list[Handler],
         on_connected: Callable[[], Any],
@@ -74,9 +75,9 @@ class EventListener:
         if product is None:
             return
         try:
-            event = json.loads(message["data"])
-        except (ValueError, TypeError):
+            event = GrantEvent.from_json(message["data"])
+        except (ProtocolError, KeyError):
+            metrics.EVENTS_MALFORMED.labels(product).inc()
             return
-        if isinstance(event, dict):
-            for handler in self._handlers:
-                handler(product, event)
+        for handler in self._handlers:
+            handler(product, event)

@@ -16,10 +16,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from seatgate.redis_conn import REDIS_UNAVAILABLE
-from seatgate.schema import REQUEST_GRANT, Event, ProductKeys
+from seatgate.protocol import FINAL_EVENTS, GRANT_STREAM_MAXLEN, Event, GrantEvent, GrantRequest
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
+from seatgate.schema import REQUEST_GRANT, ProductKeys
 
 
 class GrantStatus(StrEnum):
@@ -49,7 +49,7 @@ ERROR = GrantStatus.ERROR
 
 
 class GrantClient:
-    def __init__(self, redis: Any, inflight_ttl: float, check_after: float = 1.0):
+    def __init__(self, redis: RedisClient, inflight_ttl: float, check_after: float = 1.0):
         self._redis = redis
         self._check_after = check_after
         self._script = redis.register_script(REQUEST_GRANT)
@@ -58,21 +58,14 @@ class GrantClient:
         self._request_ids: dict[tuple[str, str], str] = {}  # the id each shared wait asked with
         self._asking: set[asyncio.Task] = set()  # keeps the tasks alive until done
 
-    def resolve(self, product: str, event: dict[str, Any]) -> None:
+    def resolve(self, product: str, event: GrantEvent) -> None:
         """Called for every event on a product's channel."""
-        user = event.get("type") in _FINAL and event.get("user")
-        if not user:
+        if event.type not in FINAL_EVENTS:
             return
-        future = self._waiters.get((product, user))
+        future = self._waiters.get((product, event.user))
         if future is not None and not future.done():
             future.set_result(
-                GrantOutcome(
-                    GrantStatus(event["type"]),
-                    str(event.get("detail", "")),
-                    event.get("position"),
-                    event.get("retry_after"),
-                    str(event.get("request_id") or ""),
-                )
+                GrantOutcome(GrantStatus(event.type), event.detail, event.position, event.retry_after, event.request_id)
             )
 
     async def request(
@@ -118,10 +111,12 @@ class GrantClient:
         request_id: str,
     ) -> None:
         keys = ProductKeys(product)
+        entry = GrantRequest(user, request_id, time.time(), client, source=source, confirmed=confirmed)
+        fields = [part for pair in entry.to_fields().items() for part in pair]
         try:
             status = await self._script(
                 keys=[keys.licensed, keys.inflight(user), keys.grants],
-                args=[user, request_id, self._inflight_ttl_ms, source, int(confirmed), time.time(), client],
+                args=[user, request_id, self._inflight_ttl_ms, GRANT_STREAM_MAXLEN, *fields],
             )
         except REDIS_UNAVAILABLE as exc:
             if not future.done():
@@ -154,6 +149,3 @@ class GrantClient:
         for future in self._waiters.values():
             if not future.done():
                 future.set_result(GrantOutcome(ERROR, reason))
-
-
-_FINAL = frozenset({GrantStatus.GRANTED, GrantStatus.DENIED, GrantStatus.EXCLUDED, GrantStatus.FAILED})

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
 
 from proxy_addon import metrics
 from proxy_addon.write_behind import WriteBehind
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.schema import ProductKeys
 
 NEGATIVE_TTL = 2.0
@@ -24,7 +23,7 @@ NEGATIVE_TTL = 2.0
 class IdentityStore:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         writer: WriteBehind,
         ttl: float,
         max_entries: int = 200_000,

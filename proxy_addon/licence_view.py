@@ -8,10 +8,11 @@ anything a dropped pub/sub connection missed.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from proxy_addon import metrics
-from seatgate.schema import Event, ProductKeys
+from seatgate.protocol import Event, GrantEvent
+from seatgate.redis_conn import RedisClient
+from seatgate.schema import ProductKeys
 
 # How long an "excluded" answer from the worker is trusted before asking again.
 EXCLUDED_TTL = 300.0
@@ -29,9 +30,9 @@ class LicenceView:
         until = self._excluded[product].get(user)
         return until is not None and until > time.monotonic()
 
-    def apply(self, product: str, event: dict[str, Any]) -> None:
-        kind, user = event.get("type"), event.get("user")
-        if not isinstance(user, str) or product not in self._licensed:
+    def apply(self, product: str, event: GrantEvent) -> None:
+        kind, user = event.type, event.user
+        if product not in self._licensed:
             return
         if kind == Event.GRANTED:
             self._licensed[product].add(user)
@@ -41,7 +42,7 @@ class LicenceView:
             self._excluded[product][user] = time.monotonic() + EXCLUDED_TTL
         metrics.LICENSED_CACHED.labels(product=product).set(len(self._licensed[product]))
 
-    async def reload(self, redis: Any) -> None:
+    async def reload(self, redis: RedisClient) -> None:
         """Replace the local sets with Redis's truth (raises RedisError on failure)."""
         for product in self._licensed:
             users = await redis.hkeys(ProductKeys(product).licensed)

@@ -18,8 +18,10 @@ from proxy_addon.grant_client import GrantClient
 from proxy_addon.identity_store import IdentityStore
 from proxy_addon.licence_view import LicenceView
 from proxy_addon.replay import Replayer
+from proxy_addon.request_sample import RequestSample
 from proxy_addon.write_behind import WriteBehind
 from seatgate import logs, redis_conn
+from seatgate.keyed_hash import KeyedHasher
 from seatgate.ops_http import OpsServer, UpstreamProbe
 from seatgate.rules import RulesWatcher
 from seatgate.schema import REQUEST_GRANT
@@ -42,6 +44,7 @@ class ProxyServices:
             self.redis, proxy.activity_flush_interval, proxy.activity_buffer_max, proxy.session_ttl, ttl_by_kind
         )
         self.identities = IdentityStore(self.redis, self.writer, proxy.session_ttl, ttl_by_kind=ttl_by_kind)
+        self.sample = RequestSample(self.redis, KeyedHasher(settings.secret_key()))
         self.claims = ClaimGuard(self.redis, proxy)
         self.current_user = CurrentUser(proxy.current_user_timeout)
         self.replayer = Replayer(proxy.replay_timeout)
@@ -69,6 +72,7 @@ class ProxyServices:
         self._tasks = [
             asyncio.create_task(self._events.run(), name="seatgate-events"),
             asyncio.create_task(self.writer.run(), name="seatgate-write-behind"),
+            asyncio.create_task(self.sample.run(), name="seatgate-request-sample"),
             asyncio.create_task(self._watcher.run(), name="seatgate-rules"),
             asyncio.create_task(self._resync_loop(), name="seatgate-resync"),
         ]

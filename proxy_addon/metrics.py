@@ -46,3 +46,8 @@ CURRENT_USER_LOOKUPS = Counter(
 TOKENS_LEARNED = Counter(
     "seatgate_pat_learned_total", "Personal Access Tokens whose owner the proxy learned, by how", ["product", "how"]
 )
+EVENTS_MALFORMED = Counter(
+    "seatgate_events_malformed_total",
+    "Messages on a product's events channel that are not protocol.GrantEvent",
+    ["product"],
+)

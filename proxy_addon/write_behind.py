@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from proxy_addon import metrics
 from seatgate import logs
-from seatgate.redis_conn import REDIS_UNAVAILABLE
+from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.schema import ProductKeys
 
 log = logs.get("seatgate.proxy.write_behind")
@@ -24,7 +23,7 @@ log = logs.get("seatgate.proxy.write_behind")
 class WriteBehind:
     def __init__(
         self,
-        redis: Any,
+        redis: RedisClient,
         interval: float,
         max_entries: int,
         identity_ttl: float,

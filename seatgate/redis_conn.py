@@ -97,7 +97,12 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
     return hosts
 
 
-def connect(url: str, **kwargs: Any) -> aioredis.Redis | RedisCluster:
+# What every part of seatgate holds as "the Redis client": a plain or Sentinel-managed
+# client, or a Cluster client (see connect()).
+RedisClient = aioredis.Redis | RedisCluster
+
+
+def connect(url: str, **kwargs: Any) -> RedisClient:
     """A client with decoded responses and short timeouts. Does not connect yet."""
     options: dict[str, Any] = {
         "decode_responses": True,

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from seatgate.protocol import Event
+
+__all__ = ["Event"]  # defined with the messages, in seatgate.protocol
+
 PREFIX = "sg"
 GROUP = "workers"  # consumer group of every grant stream
 
@@ -84,9 +88,9 @@ class ProductKeys:
     def inflight(self, user: str) -> str:
         return self._k(f"inflight:{user}")
 
-    # STREAM of grant requests, read by the consumer group GROUP. Besides grant requests
-    # (REQUEST_GRANT) a proxy appends {action: "rollback", user, request_id, client, reason,
-    # requested_at} when upstream rejected the credentials a grant was just made for.
+    # STREAM of protocol.GrantRequest entries (grants, and rollbacks when upstream rejected
+    # the credentials a grant was just made for), read by the consumer group GROUP; about
+    # protocol.GRANT_STREAM_MAXLEN entries are kept.
     @property
     def grants(self) -> str:
         return self._k("grants")
@@ -106,10 +110,18 @@ class ProductKeys:
     def identity(self, digest: str) -> str:
         return self._k(f"id:{digest}")
 
-    # pub/sub channel: grant results and seat changes (JSON messages, see Event)
+    # pub/sub channel: grant results and seat changes (protocol.GrantEvent as JSON)
     @property
     def events(self) -> str:
         return self._k("events")
+
+    # LIST of recent request lines, newest first, capped at REQUEST_SAMPLE_MAXLEN: JSON
+    # {"m": method, "p": path, "q": [query parameter names], "v": verdict, "t": epoch
+    # seconds, "u": keyed hash of the user when known}. Never a user name, cookie, token
+    # or query value: it measures the blast radius of a rules edit (seatgate/rules/sample.py)
+    @property
+    def request_sample(self) -> str:
+        return self._k("sample:requests")
 
 
 class GlobalKeys:
@@ -126,17 +138,8 @@ class GlobalKeys:
 
 
 AUDIT_MAXLEN = 100_000
-
-
-class Event:
-    """Types of messages on ``ProductKeys.events``: ``{"type", "user", "request_id", ...}``."""
-
-    GRANTED = "granted"  # user is licensed (also: was already licensed)
-    DENIED = "denied"  # no free seat; the user is queued
-    EXCLUDED = "excluded"  # never managed by seatgate: forward as is
-    FAILED = "failed"  # directory or validation failure
-    REVOKING = "revoking"  # about to be revoked: proxies must stop treating as licensed
-    REVOKED = "revoked"
+# Request lines kept per product in ProductKeys.request_sample (about 100 bytes each).
+REQUEST_SAMPLE_MAXLEN = 5_000
 
 
 # --- Lua scripts -------------------------------------------------------------------
@@ -144,13 +147,12 @@ class Event:
 
 # Proxy: ask for a grant unless the user is licensed or a grant is already in flight.
 # KEYS: licensed, inflight(user), grants stream
-# ARGV: user, request_id, inflight_ttl_ms, source, confirmed, requested_at, client
+# ARGV: user, request_id, inflight_ttl_ms, stream maxlen, then the entry's fields as
+#       name, value pairs (protocol.GrantRequest.to_fields: the format is defined there)
 REQUEST_GRANT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'licensed' end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) == false then return 'pending' end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*',
-  'user', ARGV[1], 'request_id', ARGV[2], 'source', ARGV[4], 'confirmed', ARGV[5],
-  'requested_at', ARGV[6], 'client', ARGV[7])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
 return 'queued'
 """
 

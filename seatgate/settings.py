@@ -12,6 +12,7 @@ line before exiting with status 2.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -31,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from seatgate.rules.model import Verdict  # the rules' verdict: one definition
 
 
 class ConfigError(Exception):
@@ -98,8 +101,6 @@ HttpUrl = Annotated[str, AfterValidator(_check_url)]
 # Atlassian's own floors: Confluence batches notifications every 10 minutes, so a user
 # revoked sooner than 15 minutes after their last action misses notifications about it.
 INACTIVITY_FLOOR = {"jira": 300.0, "confluence": 900.0}
-
-Verdict = Literal["static", "background", "activity", "passive"]
 
 
 class _Section(BaseModel):
@@ -439,7 +440,24 @@ def load_settings(config: Path | str | None = None, overrides: dict[str, Any] | 
         key = _error_key(tuple(first["loc"]), data)
         reason = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            reason = "unknown setting"
+            reason = "unknown setting" + _did_you_mean(tuple(first["loc"]))
         elif first["type"] == "missing":
             reason = "is required"
         raise ConfigError(key, reason) from None
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """`` (did you mean 'x'?)`` for an unknown key close to a setting of the same table."""
+    model: Any = Settings
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        field = model.model_fields.get(item) if isinstance(item, str) else None
+        if field is None:
+            return ""
+        annotation = field.annotation
+        model = getattr(annotation, "__args__", (annotation,))[0]  # list[ProductSettings] -> ProductSettings
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

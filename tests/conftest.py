@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import Process, free_port, wait_for_port
+from tests.helpers import REPO, Process, free_port, wait_for_port
+
+# The real Jira access logs (sebkouba/jala, Nov 2015), outside the repository: the folder
+# named by SEATGATE_REAL_LOGS, else shared/data/jira-access-logs next to the clone.
+REAL_LOGS_ENV = "SEATGATE_REAL_LOGS"
 
 
 class RedisServer:
@@ -106,3 +112,16 @@ def make_stack(tmp_path, redis_url) -> Iterator:
     yield make
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def real_logs() -> Path:
+    """The folder of the real Jira access logs. Skipped with the reason when it is missing,
+    except under CI (CI=true), where a missing folder is a failure: CI must run these."""
+    folder = Path(os.environ.get(REAL_LOGS_ENV) or REPO.parent / "shared" / "data" / "jira-access-logs")
+    if folder.is_dir() and any(folder.glob("access_log.*")):
+        return folder
+    reason = f"the real Jira access logs are not at {folder} (set {REAL_LOGS_ENV} to their folder)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)

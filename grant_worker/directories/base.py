@@ -42,7 +42,7 @@ class SeatInfo:
     groups: list[str] = field(default_factory=list)  # groups granting the application; [] if unknown
 
 
-class Verdict(enum.Enum):
+class WriteOutcome(enum.Enum):
     DONE = "done"  # the write took effect
     RECHECK = "recheck"  # refused in a way that may mean "already so": the membership decides
     UNKNOWN = "unknown"  # the user or the group does not exist
@@ -56,14 +56,14 @@ class Statuses:
     recheck: frozenset[int] = frozenset()
     unknown: frozenset[int] = frozenset()
 
-    def judge(self, status: int) -> Verdict | None:
-        for verdict, codes in (
-            (Verdict.DONE, self.done),
-            (Verdict.RECHECK, self.recheck),
-            (Verdict.UNKNOWN, self.unknown),
+    def judge(self, status: int) -> WriteOutcome | None:
+        for outcome, codes in (
+            (WriteOutcome.DONE, self.done),
+            (WriteOutcome.RECHECK, self.recheck),
+            (WriteOutcome.UNKNOWN, self.unknown),
         ):
             if status in codes:
-                return verdict
+                return outcome
         return None
 
 
@@ -190,7 +190,7 @@ class Directory(ABC):
     async def _write(self, op: Op, user: str) -> Reply:
         """Send the add or remove request; interpretation is left to :meth:`_judge`."""
 
-    def _judge(self, op: Op, reply: Reply) -> Verdict | None:
+    def _judge(self, op: Op, reply: Reply) -> WriteOutcome | None:
         return (self.add_statuses if op == "add" else self.remove_statuses).judge(reply.status)
 
     async def is_member(self, user: str) -> bool:
@@ -341,13 +341,13 @@ class Directory(ABC):
 
     async def _change(self, op: Op, user: str) -> None:
         reply = await self._write(op, user)
-        verdict = self._judge(op, reply)
-        if verdict is Verdict.DONE:
+        outcome = self._judge(op, reply)
+        if outcome is WriteOutcome.DONE:
             self.log.info("directory_membership_changed", op=op, user=user, group=self.group)
             return
-        if verdict is None:
+        if outcome is None:
             raise self._refused(op, reply, self.directory, f"{user} in group {self.group}")
-        if verdict is Verdict.UNKNOWN and op == "add":
+        if outcome is WriteOutcome.UNKNOWN and op == "add":
             raise self._unknown(user)
         # RECHECK, or UNKNOWN on remove (a user who does not exist is in no group).
         wanted = op == "add"

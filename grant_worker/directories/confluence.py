@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Directory, Endpoint, Licence, Op, Statuses, Verdict, names, seg
+from .base import Directory, Endpoint, Licence, Op, Statuses, WriteOutcome, names, seg
 from .errors import DirectoryError, UnknownUser
 from .licence import ConfluenceLicence
 from .transport import Reply
@@ -139,12 +139,12 @@ class ConfluenceJsonRpcDirectory(ConfluenceDirectory):
             ]
         return [str(self._refused("use JSON-RPC", reply, self.admin))]
 
-    def _judge(self, op: Op, reply: Reply) -> Verdict | None:
+    def _judge(self, op: Op, reply: Reply) -> WriteOutcome | None:
         if reply.status != 200:
             return None
         body = reply.body
         if body is True or (isinstance(body, dict) and body.get("result") is True):
-            return Verdict.DONE
+            return WriteOutcome.DONE
         # `false` or {"error": …}: the message says why (already a member, no such user),
         # but its wording is not a contract, so the membership decides.
-        return Verdict.RECHECK
+        return WriteOutcome.RECHECK

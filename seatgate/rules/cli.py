@@ -41,8 +41,12 @@ def _rule_flags(parser: argparse.ArgumentParser, adding: bool) -> None:
     pattern = parser.add_mutually_exclusive_group()
     pattern.add_argument("--path", help="glob: {name} = one segment, * = inside a segment, ** = any segments")
     pattern.add_argument("--regex", help="regular expression matched against the whole path")
-    if not adding:
-        pattern.add_argument("--any-path", action="store_true", help="drop the path pattern")
+    pattern.add_argument(
+        "--any-path",
+        action="store_true",
+        help="match every path (dangerous: needs --yes; without it a rule needs --path or --regex)",
+    )
+    parser.add_argument("--yes", action="store_true", help="confirm a rule that matches every path (--any-path)")
     parser.add_argument(
         "--query", action="append", metavar="COND", help="present:NAME, absent:NAME or equals:NAME=VALUE (repeatable)"
     )
@@ -57,6 +61,15 @@ def _rule_flags(parser: argparse.ArgumentParser, adding: bool) -> None:
         "--from-file", type=Path, metavar="FILE", help="read the rule(s) from a TOML/YAML/JSON file instead of flags"
     )
     parser.add_argument("--reason", default="", help="why, for the audit trail")
+
+
+def _sample_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sample-log",
+        action="append",
+        metavar="LOGFILE",
+        help="measure the blast radius on this access log instead of the recent requests in Redis (repeatable)",
+    )
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -76,22 +89,30 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true")
     command = add("add", "add a rule (at the end, or before another)")
     _rule_flags(command, adding=True)
-    command.add_argument("--before", metavar="ID", help="insert before this rule (default: at the end)")
+    place = command.add_mutually_exclusive_group()
+    place.add_argument("--before", metavar="ID", help="insert before this rule (default: at the end)")
+    place.add_argument("--after", metavar="ID", help="insert after this rule")
+    _sample_flag(command)
     command = add("update", "change fields of a rule")
     command.add_argument("rule_id", metavar="ID")
     _rule_flags(command, adding=False)
+    _sample_flag(command)
     command = add("remove", "remove a rule")
     command.add_argument("rule_id", metavar="ID")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("move", "move a rule before another one")
     command.add_argument("rule_id", metavar="ID")
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--before", metavar="OTHER")
+    where.add_argument("--after", metavar="OTHER")
     where.add_argument("--to-end", action="store_true")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("import", "replace all rules with a TOML/YAML/JSON file")
     command.add_argument("file", type=Path, metavar="FILE")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("export", "print the rules as TOML or YAML")
     command.add_argument("--format", choices=["toml", "yaml", "json"], default="toml")
     command.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout")
@@ -116,6 +137,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     command = add("rollback", "make an earlier version current again")
     command.add_argument("version", type=int, metavar="VERSION")
     command.add_argument("--reason", default="")
+    _sample_flag(command)
     command = add("audit", "who changed the rules, when, before/after")
     command.add_argument("--count", type=int, default=20)
     command.add_argument("--json", action="store_true")
@@ -160,11 +182,26 @@ def _flag_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["headers"] = args.header
     if getattr(args, "any_path", False):
         fields["path"] = fields["regex"] = None
+        fields["any_path"] = True
     if getattr(args, "no_query", False):
         fields["query"] = []
     if getattr(args, "no_headers", False):
         fields["headers"] = []
     return fields
+
+
+def _confirm_any_path(args: argparse.Namespace, ids: list[str]) -> None:
+    """Rules matching every path are refused unless --yes confirms them; then a warning stays."""
+    for rule_id in ids:
+        if not args.yes:
+            raise Refused(
+                f"rule {rule_id!r} matches every path: its verdict would apply to every request; "
+                "add --yes to confirm; nothing changed"
+            )
+        print(
+            f"seatgate rules {args.rules_command}: warning: rule {rule_id!r} matches every path (confirmed with --yes)",
+            file=sys.stderr,
+        )
 
 
 def _rules_from_file(path: Path) -> list[Any]:
@@ -296,7 +333,27 @@ def _version_text(version: int) -> str:
 
 
 # -- commands -------------------------------------------------------------------------
-async def _edit(ctx: _Context, change: Any, reason: str, done: str) -> int:
+async def _show_blast_radius(ctx: _Context, args: argparse.Namespace, before: Any, after: Any) -> None:
+    """Print what the edit would change on recent traffic, before it is saved."""
+    from seatgate.rules.blast_radius import blast_radius
+    from seatgate.rules.sample import lines_from_logs, read_sample
+
+    logs = getattr(args, "sample_log", None)
+    if logs:
+        _check_logs(logs)
+        product = next(iter(ctx.products), "jira")
+        lines: Any = lines_from_logs(logs, product)
+        source = f"access log {', '.join(logs)}"
+    else:
+        lines = await _with_redis(ctx, read_sample(ctx.redis(), ctx.products))
+        source = f"the recent-request sample in {ctx.redis_label}"
+    kinds = ctx.products or {"jira": "jira"}
+    print(blast_radius(before, after, lines, kinds, ctx.defaults, source).summary())
+
+
+async def _edit(ctx: _Context, args: argparse.Namespace, change: Any, reason: str, done: str) -> int:
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, change(current))
     version, _ = await _with_redis(ctx, ctx.store().edit(change, who=_who(), reason=reason or done))
     print(f"{done}; rules are now version {version}")
     return 0
@@ -351,14 +408,15 @@ async def cmd_add(ctx: _Context, args: argparse.Namespace) -> int:
         rules = _rules_from_file(args.from_file)
     else:
         rules = [parse_rule(fields)]
+    _confirm_any_path(args, [r.id for r in rules if r.any_path])
 
     def change(ruleset: Any) -> Any:
         for rule in rules:
-            ruleset = ruleset.add(rule, before=args.before)
+            ruleset = ruleset.add(rule, before=args.before, after=args.after)
         return ruleset
 
     ids = ", ".join(r.id for r in rules)
-    return await _edit(ctx, change, args.reason, f"added rule {ids}")
+    return await _edit(ctx, args, change, args.reason, f"added rule {ids}")
 
 
 async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
@@ -369,28 +427,38 @@ async def cmd_update(ctx: _Context, args: argparse.Namespace) -> int:
         rules = _rules_from_file(args.from_file)
         if len(rules) != 1:
             raise Refused(f"{args.from_file.name}: holds {len(rules)} rules; update takes exactly one")
+        _confirm_any_path(args, [r.id for r in rules if r.any_path])
         return await _edit(
-            ctx, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
+            ctx, args, lambda rs: rs.replace(args.rule_id, rules[0]), args.reason, f"replaced rule {args.rule_id}"
         )
     if not fields:
         raise Refused("nothing to change: give at least one field flag (see --help) or --from-file")
-    return await _edit(ctx, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}")
+    if fields.get("any_path"):
+        _confirm_any_path(args, [fields.get("id", args.rule_id)])
+    return await _edit(
+        ctx, args, lambda rs: rs.update(args.rule_id, fields), args.reason, f"updated rule {args.rule_id}"
+    )
 
 
 async def cmd_remove(ctx: _Context, args: argparse.Namespace) -> int:
-    return await _edit(ctx, lambda rs: rs.remove(args.rule_id), args.reason, f"removed rule {args.rule_id}")
+    return await _edit(ctx, args, lambda rs: rs.remove(args.rule_id), args.reason, f"removed rule {args.rule_id}")
 
 
 async def cmd_move(ctx: _Context, args: argparse.Namespace) -> int:
     before = None if args.to_end else args.before
-    where = "to the end" if before is None else f"before {before}"
-    return await _edit(ctx, lambda rs: rs.move(args.rule_id, before), args.reason, f"moved rule {args.rule_id} {where}")
+    after = None if args.to_end else args.after
+    where = "to the end" if before is None and after is None else f"before {before}" if before else f"after {after}"
+    return await _edit(
+        ctx, args, lambda rs: rs.move(args.rule_id, before, after), args.reason, f"moved rule {args.rule_id} {where}"
+    )
 
 
 async def cmd_import(ctx: _Context, args: argparse.Namespace) -> int:
     from seatgate.rules import load_ruleset_file
 
     imported = load_ruleset_file(args.file, ctx.products)
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, imported)
     version = await _with_redis(
         ctx, ctx.store().save(imported, who=_who(), reason=args.reason or f"import {args.file.name}")
     )
@@ -458,19 +526,34 @@ async def cmd_test(ctx: _Context, args: argparse.Namespace) -> int:
     ruleset, source = await _ruleset_for_reading(ctx, args)
     try:
         result = replay(args.logs, Classifier(ruleset, ctx.defaults), kind, name, args.format)
-        baseline = None
+        baseline = radius = None
         if args.compare:
+            from seatgate.rules.blast_radius import blast_radius
+            from seatgate.rules.sample import lines_from_logs
+
             current, current_source = await _current_or_builtin(ctx)
             baseline = replay(args.logs, Classifier(current, ctx.defaults), kind, name, args.format)
+            product = name or kind or "jira"
+            radius = blast_radius(
+                current,
+                ruleset,
+                lines_from_logs(args.logs, product, args.format),
+                {**ctx.products, product: kind},
+                ctx.defaults,
+                f"access log {', '.join(args.logs)}",
+            )
             source = f"{source}, compared with {current_source}"
     except LogFormatError as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:
         raise Refused(f"{exc.filename}: cannot read ({exc.strerror})") from None
     if args.json:
-        print(json.dumps({**result.to_dict(), "rules_source": source}, indent=2))
+        extra = {"blast_radius": radius.to_dict()} if radius else {}
+        print(json.dumps({**result.to_dict(), "rules_source": source, **extra}, indent=2))
     else:
         print(f"rules: {source}")
+        if radius:
+            print(radius.summary())
         print(render(result, args.top_users, baseline))
     return 0
 
@@ -483,6 +566,9 @@ def _check_logs(logs: list[str]) -> None:
 
 async def cmd_rollback(ctx: _Context, args: argparse.Namespace) -> int:
     store = ctx.store()
+    target = await _with_redis(ctx, store.version_doc(args.version))
+    _, current = await _read_current(ctx)
+    await _show_blast_radius(ctx, args, current, target)
     version = await _with_redis(ctx, store.rollback(args.version, who=_who(), reason=args.reason))
     print(f"rolled back to the rules of version {args.version}; rules are now version {version}")
     return 0
@@ -497,7 +583,7 @@ async def cmd_audit(ctx: _Context, args: argparse.Namespace) -> int:
         print(json.dumps(entries, indent=2))
         return 0
     for entry in entries:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["when"]))
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(entry["when"]))
         print(f"version {entry['version']}  {stamp}  {entry['who']}  {entry['reason']}")
         for change in entry["changes"]:
             if "rule" in change:
@@ -517,7 +603,7 @@ async def cmd_versions(ctx: _Context, args: argparse.Namespace) -> int:
         print(json.dumps(versions, indent=2))
         return 0
     for item in versions:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["when"])) if "when" in item else "?"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(item["when"])) if "when" in item else "?"
         print(f"version {item['version']}  {stamp}  {item.get('who', '?')}  {item.get('reason', '')}")
     return 0
 

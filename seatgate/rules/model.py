@@ -11,6 +11,7 @@ problem is raised as one :class:`RuleError` whose message names the rule and the
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
@@ -27,13 +28,46 @@ DOCUMENT_FORMAT = 1
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _PRODUCT = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # same shape as ProductSettings.name
-_METHOD = re.compile(r"^[A-Z][A-Z_-]{0,19}$")
+# The methods Jira and Confluence answer: RFC 9110's, PATCH (RFC 5789) and the WebDAV ones
+# (RFC 4918, RFC 3253 REPORT) Confluence serves. A typo such as GTE would make a rule that
+# never matches, so anything else is refused.
+HTTP_METHODS: tuple[str, ...] = (
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "OPTIONS",
+    "TRACE",
+    "CONNECT",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "REPORT",
+)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _GLOB_SPECIALS = re.compile(r"\*\*|\*|\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 class RuleError(ValueError):
     """Invalid rules input, phrased for the admin: ``rule 'x': field: reason``."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when ``word`` is close to one of ``known``, else ``""``."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+ANY_PATH_REFUSAL = (
+    "no path or regex: the rule would match every request; give a path or regex, "
+    "or set any_path (--any-path) to mean it"
+)
 
 
 Op = Literal["present", "absent", "equals"]
@@ -78,7 +112,11 @@ class Condition(BaseModel):
 
 
 class Rule(BaseModel):
-    """One rule. Empty ``products``/``methods`` mean all; no ``path`` nor ``regex`` means any path.
+    """One rule. Empty ``products``/``methods`` mean all.
+
+    A rule without ``path`` or ``regex`` matches every path; because such a rule can take
+    the seats of everyone who works (a ``background`` verdict on every request), it is
+    accepted only with ``any_path = true`` said explicitly.
 
     ``path`` is a glob: ``{name}`` is one path segment, ``*`` any text inside a segment,
     ``**`` any number of segments. ``regex`` is matched against the whole path (as with
@@ -93,6 +131,7 @@ class Rule(BaseModel):
     methods: tuple[str, ...] = ()
     path: str | None = None
     regex: str | None = None
+    any_path: bool = False
     query: tuple[Condition, ...] = ()
     headers: tuple[Condition, ...] = ()
     verdict: Verdict
@@ -123,8 +162,8 @@ class Rule(BaseModel):
     @classmethod
     def _check_methods(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for method in value:
-            if not _METHOD.match(method):
-                raise ValueError(f"{method!r} is not an HTTP method")
+            if method not in HTTP_METHODS:
+                raise ValueError(f"unknown HTTP method {method!r}{did_you_mean(method, HTTP_METHODS)}")
         return tuple(dict.fromkeys(value))
 
     @field_validator("path")
@@ -165,6 +204,10 @@ class Rule(BaseModel):
     def _check_pattern(self) -> Rule:
         if self.path is not None and self.regex is not None:
             raise ValueError("give path or regex, not both")
+        if self.any_path and (self.path is not None or self.regex is not None):
+            raise ValueError("any_path is for a rule without path or regex")
+        if not self.any_path and self.path is None and self.regex is None:
+            raise ValueError(ANY_PATH_REFUSAL)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +221,8 @@ class Rule(BaseModel):
             data["path"] = self.path
         if self.regex is not None:
             data["regex"] = self.regex
+        if self.any_path:
+            data["any_path"] = True
         if self.query:
             data["query"] = [str(c) for c in self.query]
         if self.headers:
@@ -218,16 +263,13 @@ class RuleSet(BaseModel):
         return [rule.id for rule in self.rules]
 
     def get(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise RuleError(f"no rule with id {rule_id!r}")
+        return self.rules[self.index(rule_id)]
 
     def index(self, rule_id: str) -> int:
         for i, rule in enumerate(self.rules):
             if rule.id == rule_id:
                 return i
-        raise RuleError(f"no rule with id {rule_id!r}")
+        raise RuleError(f"no rule with id {rule_id!r}{did_you_mean(rule_id, self.ids())}")
 
     def default_for(self, product_kind: str | None, product_name: str | None = None) -> str:
         if product_name is not None and product_name in self.defaults:
@@ -260,16 +302,27 @@ class RuleSet(BaseModel):
     def _with(self, rules: list[Rule]) -> RuleSet:
         return _validated(lambda: RuleSet(rules=tuple(rules), defaults=self.defaults), rules)
 
-    def add(self, rule: Rule, before: str | None = None) -> RuleSet:
+    def add(self, rule: Rule, before: str | None = None, after: str | None = None) -> RuleSet:
+        """Add ``rule`` before or after another one (both name an existing rule), else at the end."""
+        if before is not None and after is not None:
+            raise RuleError("give before or after, not both")
         if rule.id in self.ids():
             raise RuleError(f"rule {rule.id!r}: id: a rule with this id already exists")
         rules = list(self.rules)
-        rules.insert(self.index(before) if before is not None else len(rules), rule)
+        if before is not None:
+            position = self.index(before)
+        elif after is not None:
+            position = self.index(after) + 1
+        else:
+            position = len(rules)
+        rules.insert(position, rule)
         return self._with(rules)
 
     def update(self, rule_id: str, changes: Mapping[str, Any]) -> RuleSet:
         """Change some fields of one rule; ``path``/``regex`` replace each other."""
         data = self.get(rule_id).to_dict()
+        if "path" in changes or "regex" in changes:
+            data.pop("any_path", None)
         if "path" in changes:
             data.pop("regex", None)
         if "regex" in changes:
@@ -291,15 +344,21 @@ class RuleSet(BaseModel):
         del rules[self.index(rule_id)]
         return self._with(rules)
 
-    def move(self, rule_id: str, before: str | None) -> RuleSet:
-        """Move a rule just before another one, or to the end when ``before`` is None."""
-        if rule_id == before:
-            raise RuleError(f"rule {rule_id!r}: cannot move a rule before itself")
+    def move(self, rule_id: str, before: str | None, after: str | None = None) -> RuleSet:
+        """Move a rule just before (or after) another one, or to the end when neither is given."""
+        if before is not None and after is not None:
+            raise RuleError("give before or after, not both")
+        if rule_id in (before, after):
+            raise RuleError(f"rule {rule_id!r}: cannot move a rule next to itself")
         rule = self.get(rule_id)
-        if before is not None:
-            self.get(before)
+        other = before if before is not None else after
+        if other is not None:
+            self.get(other)
         rules = [r for r in self.rules if r.id != rule_id]
-        position = next(i for i, r in enumerate(rules) if r.id == before) if before is not None else len(rules)
+        if other is None:
+            position = len(rules)
+        else:
+            position = next(i for i, r in enumerate(rules) if r.id == other) + (after is not None)
         rules.insert(position, rule)
         return self._with(rules)
 
@@ -310,7 +369,9 @@ def _error_message(exc: ValidationError, data: Any) -> str:
     loc = list(first["loc"])
     reason = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        reason = "unknown field"
+        in_rule = exc.title == "Rule" or (len(loc) > 2 and loc[0] == "rules")
+        known = Rule.model_fields if in_rule else RuleSet.model_fields
+        reason = "unknown field" + (did_you_mean(str(loc[-1]), known) if loc else "")
     elif first["type"] == "missing":
         reason = "is required"
     elif first["type"] == "literal_error" and loc and loc[-1] == "verdict":

@@ -24,9 +24,10 @@ from typing import Any
 
 from redis.exceptions import WatchError
 
+from seatgate.redis_conn import RedisClient
 from seatgate.rules.catalogue import load_builtin_ruleset
-from seatgate.rules.io import dumps, loads
-from seatgate.rules.model import Rule, RuleError, RuleSet
+from seatgate.rules.io import dumps
+from seatgate.rules.model import Rule, RuleError, RuleSet, parse_ruleset
 from seatgate.schema import AUDIT_MAXLEN, GlobalKeys
 
 HISTORY_KEEP = 500
@@ -51,10 +52,27 @@ def _diff(before: RuleSet | None, after: RuleSet) -> list[dict[str, Any]]:
     return changes
 
 
+def parse_stored(doc: str) -> RuleSet:
+    """A stored JSON rules document. Rules saved before ``any_path`` existed and having
+    neither path nor regex always meant "any path", so they are read as such."""
+    try:
+        data = json.loads(doc)
+    except json.JSONDecodeError as exc:
+        raise RuleError(f"invalid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        data["rules"] = [
+            {**rule, "any_path": True}
+            if isinstance(rule, dict) and not {"path", "regex", "any_path"} & rule.keys()
+            else rule
+            for rule in data["rules"]
+        ]
+    return parse_ruleset(data)
+
+
 def _parse_or_none(doc: str | None) -> RuleSet | None:
     # A broken stored document must not block the save that repairs it.
     try:
-        return loads(doc, "json") if doc else None
+        return parse_stored(doc) if doc else None
     except RuleError:
         return None
 
@@ -68,7 +86,7 @@ class RulesStore:
     mapping also lets explain resolve a product name to its kind.
     """
 
-    def __init__(self, redis: Any, known_products: Mapping[str, str] | Iterable[str] = ()):
+    def __init__(self, redis: RedisClient, known_products: Mapping[str, str] | Iterable[str] = ()):
         self.redis = redis
         self.product_kinds: dict[str, str | None] = (
             dict(known_products) if isinstance(known_products, Mapping) else dict.fromkeys(known_products)
@@ -88,7 +106,7 @@ class RulesStore:
         if version is None or doc is None:
             return None
         try:
-            return int(version), loads(doc, "json")
+            return int(version), parse_stored(doc)
         except RuleError as exc:
             raise RuleError(f"stored rules version {version} are invalid: {exc}") from None
 
@@ -108,7 +126,7 @@ class RulesStore:
         doc = await self.redis.hget(GlobalKeys.rules_history, str(version))
         if doc is None:
             raise RuleError(f"no rules version {version} in the history")
-        return loads(doc, "json")
+        return parse_stored(doc)
 
     async def versions(self) -> list[dict[str, Any]]:
         """Versions still in the history, newest first, with who saved them, when and why."""

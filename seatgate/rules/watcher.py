@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from seatgate import logs
+from seatgate.redis_conn import RedisClient
 from seatgate.rules.model import RuleError, RuleSet
 from seatgate.rules.store import RulesStore
 from seatgate.schema import GlobalKeys
@@ -27,7 +28,7 @@ RETRY_MAX = 5.0
 
 
 class RulesWatcher:
-    def __init__(self, redis: Any, on_change: OnChange, check_interval: float = 1.0):
+    def __init__(self, redis: RedisClient, on_change: OnChange, check_interval: float = 1.0):
         self.redis = redis
         self.store = RulesStore(redis)
         self.on_change = on_change

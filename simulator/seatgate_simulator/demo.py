@@ -2,12 +2,18 @@
 
 Starts the Jira simulator, a private Redis, one grant worker and one proxy, with a
 short inactivity period, and prints where to point a browser and what to watch.
+
+The default ports (8480 proxy, 8490 simulator, 8491 admin page, 8492 proxy metrics) stay
+clear of the ports a Jira or Confluence admin's machine often already uses (Jira 8080,
+Confluence 8090, Synchrony 8091). A default port that is taken is replaced by a free one,
+and the demo says so; a port given on the command line that is taken is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import secrets
 import signal
@@ -16,19 +22,81 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from seatgate.netutil import free_port, port_is_free, wait_for_port
 
 DEMO_USERS = ["alice", "bob", "carol", "dave", "erin"]
+# option → (default port, what listens there)
+PORTS = {
+    "port": (8480, "proxy"),
+    "upstream_port": (8490, "simulator"),
+    "admin_port": (8491, "admin page"),
+    "metrics_port": (8492, "proxy metrics"),
+}
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8080, help="proxy port (default 8080)")
-    parser.add_argument("--upstream-port", type=int, default=8090, help="simulator port (default 8090)")
-    parser.add_argument("--admin-port", type=int, default=8091, help="worker admin/metrics port (default 8091)")
+    helps = {
+        "port": "port of the proxy, the URL to open",
+        "upstream_port": "port of the Jira simulator",
+        "admin_port": "port of the worker's admin page, admin API and metrics",
+        "metrics_port": "port of the proxy's metrics",
+    }
+    for dest, (default, _) in PORTS.items():
+        parser.add_argument(
+            "--" + dest.replace("_", "-"),
+            type=int,
+            default=None,
+            metavar="PORT",
+            help=f"{helps[dest]} (default {default}, or a free port when {default} is taken)",
+        )
     parser.add_argument("--inactivity", default="60s", help="inactivity period (default 60s)")
     parser.add_argument("--seats", type=int, default=3, help="seat cap for the demo (default 3)")
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+
+
+def choose_ports(args: argparse.Namespace) -> tuple[dict[str, int], list[str]]:
+    """The port of each listener, and a note per default that was taken and replaced.
+
+    SystemExit(2) when a port given on the command line is taken: the user asked for it."""
+    chosen: dict[str, int] = {}
+    notes: list[str] = []
+    for dest, (default, what) in PORTS.items():
+        asked = getattr(args, dest)
+        if asked is not None:
+            if not port_is_free(asked):
+                option = "--" + dest.replace("_", "-")
+                print(
+                    f"seatgate demo: {what} port {asked} ({option}) is already in use; choose another", file=sys.stderr
+                )
+                raise SystemExit(2)
+            chosen[dest] = asked
+            continue
+        port = default
+        while not port_is_free(port) or port in chosen.values():
+            port = free_port()
+        if port != default:
+            notes.append(f"{what} port {default} is taken: using {port}")
+        chosen[dest] = port
+    return chosen, notes
+
+
+def _parent_death_signal() -> Any:
+    """A function for the child (preexec_fn) that asks Linux to send it SIGTERM when the
+    demo dies, even by SIGKILL, so no simulator, worker or proxy outlives the demo.
+    Resolved before forking: the child only calls it. None where prctl does not exist."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def _seatgate_command() -> str:
+    """How to run seatgate from any directory: the venv's script, else the interpreter."""
+    script = Path(sys.executable).with_name("seatgate")
+    return str(script) if script.exists() else f"{sys.executable} -m seatgate"
 
 
 def _wait_port(port: int, proc: subprocess.Popen | None, deadline: float, what: str, log: Path | None) -> None:
@@ -51,6 +119,7 @@ def write_config(
     metrics_port: int,
     inactivity: str,
     seats: int,
+    admin_token: str,
 ) -> None:
     path.write_text(
         f"""# written by seatgate demo
@@ -65,7 +134,7 @@ grant_timeout = 5
 
 [worker]
 admin_listen = "127.0.0.1:{admin_port}"
-admin_token = "demo-token"
+admin_token = "{admin_token}"
 sweep_interval = "2s"
 seat_refresh_interval = "5s"
 
@@ -90,16 +159,10 @@ exclude_users = ["admin"]
 def main(args: argparse.Namespace) -> int:
     from seatgate_simulator.embedded_redis import EmbeddedRedis
 
-    ports = {"proxy": args.port, "simulator": args.upstream_port, "admin": args.admin_port}
-    busy = [f"{name} port {port}" for name, port in ports.items() if not port_is_free(port)]
-    if busy:
-        print(
-            f"seatgate demo: {', '.join(busy)} already in use; choose others with --port, "
-            "--upstream-port, --admin-port",
-            file=sys.stderr,
-        )
-        return 2
-    redis_port, metrics_port = free_port(), free_port()
+    ports, notes = choose_ports(args)
+    proxy_port, upstream_port, admin_port = ports["port"], ports["upstream_port"], ports["admin_port"]
+    redis_port, metrics_port = free_port(), ports["metrics_port"]
+    admin_token = secrets.token_hex(8)
     work = Path(tempfile.mkdtemp(prefix="seatgate-demo-"))
     config = work / "seatgate.toml"
     redis = EmbeddedRedis(redis_port)
@@ -111,14 +174,16 @@ def main(args: argparse.Namespace) -> int:
         write_config(
             config,
             redis_url=redis.url,
-            proxy_port=args.port,
-            upstream_port=args.upstream_port,
-            admin_port=args.admin_port,
+            proxy_port=proxy_port,
+            upstream_port=upstream_port,
+            admin_port=admin_port,
             metrics_port=metrics_port,
             inactivity=args.inactivity,
             seats=args.seats,
+            admin_token=admin_token,
         )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        die_with_demo = _parent_death_signal()
         for name, cmd, port in (
             (
                 "simulator",
@@ -127,16 +192,16 @@ def main(args: argparse.Namespace) -> int:
                     "--product",
                     "jira",
                     "--port",
-                    str(args.upstream_port),
+                    str(upstream_port),
                     "--poll-interval",
                     "5",
                     "--access-log",
                     str(work / "jira-access.log"),
                 ],
-                args.upstream_port,
+                upstream_port,
             ),
-            ("worker", ["worker", "--config", str(config)], args.admin_port),
-            ("proxy", ["proxy", "--config", str(config)], args.port),
+            ("worker", ["worker", "--config", str(config)], admin_port),
+            ("proxy", ["proxy", "--config", str(config)], proxy_port),
         ):
             log = work / f"{name}.log"
             logs.append(log)
@@ -147,27 +212,34 @@ def main(args: argparse.Namespace) -> int:
                     stderr=subprocess.STDOUT,
                     env=env,
                     start_new_session=True,
+                    preexec_fn=die_with_demo,
                 )
             children.append(proc)
             _wait_port(port, proc, 30, name, log)
+        seatgate = _seatgate_command()
+        chosen = "".join(
+            f"\n  Note: {note} (--port, --upstream-port, --admin-port and --metrics-port choose them)."
+            for note in notes
+        )
         print(
             f"""
-seatgate demo is running.
+seatgate demo is running.{chosen}
 
-  Open            http://127.0.0.1:{args.port}/   (seatgate proxy in front of the Jira simulator)
+  Open            http://127.0.0.1:{proxy_port}/   (the Jira simulator through the seatgate proxy)
   Log in as       {", ".join(DEMO_USERS)}  (password = username; none of them is licensed yet)
   Seats           {args.seats} floating seats; inactivity {args.inactivity}
+  Admin page      http://127.0.0.1:{admin_port}/admin   (log in with the admin token {admin_token})
+  Metrics         http://127.0.0.1:{admin_port}/metrics (worker), http://127.0.0.1:{metrics_port}/metrics (proxy)
+  Simulator       http://127.0.0.1:{upstream_port}/__sim/state?requests=0   (who is in the licence group)
 
 What to watch:
   - The login works at the first try: seatgate adds the user to jira-software-users before
     the login reaches Jira. Leave the tab open: its background polling does not count, and
     the seat is released {args.inactivity} after your last click.
   - Log in as more than {args.seats} users (private windows) to see the waiting page.
-  - Seats and idle times:   seatgate status --config {config}
-  - Admin API:              curl -H 'Authorization: Bearer demo-token' http://127.0.0.1:{args.admin_port}/api/v1/status
-  - Metrics (worker):       http://127.0.0.1:{args.admin_port}/metrics
-  - Metrics (proxy):        http://127.0.0.1:{metrics_port}/metrics
-  - Simulator state:        http://127.0.0.1:{args.upstream_port}/__sim/state?requests=0
+  - Seats and idle times:   {seatgate} status --config {config}
+  - Traffic rules:          {seatgate} rules list --config {config}
+  - Admin API:              curl -H 'Authorization: Bearer {admin_token}' http://127.0.0.1:{admin_port}/api/v1/status
   - Logs:                   {work}
 
 Redis: {kind}.  Press Ctrl-C to stop.

@@ -9,7 +9,7 @@ import pytest
 from fakeredis import FakeAsyncRedis
 from redis.exceptions import ResponseError
 
-from grant_worker.grants import ProductRuntime
+from grant_worker.product import ProductRuntime
 from grant_worker.worker import GrantWorker, LoopEnded
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings

@@ -2,6 +2,7 @@
 
 import asyncio
 
+from seatgate.protocol import GRANT_STREAM_MAXLEN, GrantRequest
 from seatgate.schema import (
     BEGIN_REVOKE,
     COMMIT_GRANT,
@@ -62,11 +63,14 @@ async def test_queue_is_first_come_first_served(redis_client):
 
 async def test_request_grant_allows_one_in_flight(redis_client):
     script = redis_client.register_script(REQUEST_GRANT)
-    args = ["alice", "r1", 5000, "session", 1, 1.0, "127.0.0.1"]
+    entry = GrantRequest("alice", "r1", 1.0, "127.0.0.1", source="session", confirmed=True)
+    args = ["alice", "r1", 5000, GRANT_STREAM_MAXLEN, *(part for pair in entry.to_fields().items() for part in pair)]
     keys = [K.licensed, K.inflight("alice"), K.grants]
     results = await asyncio.gather(*(script(keys=keys, args=args) for _ in range(10)))
     assert results.count("queued") == 1 and results.count("pending") == 9
     assert await redis_client.xlen(K.grants) == 1
+    ((_, fields),) = await redis_client.xrange(K.grants)
+    assert GrantRequest.from_fields(fields) == entry  # the worker reads exactly what the proxy sent
     await redis_client.hset(K.licensed, "bob", 1)
     assert await script(keys=[K.licensed, K.inflight("bob"), K.grants], args=["bob", *args[1:]]) == "licensed"
 

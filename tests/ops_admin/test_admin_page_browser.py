@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -57,7 +58,8 @@ async def test_admin_page(make_stack, browser):
     assert stack.admin("POST", "/api/v1/grants", {"user": HOSTILE_USER, "product": "jira"})[0] == 409
     ARTIFACTS.mkdir(exist_ok=True)
 
-    page = await browser.new_page(viewport={"width": 1300, "height": 1000})
+    # A zone other than the server's: the page must say which zone its times are in.
+    page = await browser.new_page(viewport={"width": 1300, "height": 1000}, timezone_id="Europe/Berlin")
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
@@ -81,6 +83,10 @@ async def test_admin_page(make_stack, browser):
     await page.locator("#audit td.user", has_text=HOSTILE_USER).wait_for()
     assert await page.locator("#audit img").count() == 0
     assert await page.evaluate("window.__pwned") is None
+    audit_time = await page.locator("#audit tbody tr td.mono").first.inner_text()
+    assert re.search(r"GMT[+-]\d|CET|CEST", audit_time), audit_time
+    licensed_since = await alice.locator("td").nth(4).inner_text()
+    assert re.search(r"GMT[+-]\d|CET|CEST", licensed_since), licensed_since
     assert await page.locator("#latency-chart svg circle").count() >= 2
     assert "grants" in await page.locator("#latency-summary").inner_text()
 
@@ -94,6 +100,10 @@ async def test_admin_page(make_stack, browser):
     await page.fill("#rule-pattern", "/rest/opstest/{id}/poll")
     await page.select_option("#rule-position", index=0)
     await page.click("#rule-save")
+    # The first click measures the edit on recent traffic; the second saves it.
+    await page.locator("#rule-impact-text", has_text="blast radius").wait_for()
+    assert RULE_ID not in rule_ids(stack)
+    await page.click("#rule-save")
     await page.locator(f"#rules tr[data-rule='{RULE_ID}']").wait_for()
     assert rule_ids(stack)[0] == RULE_ID
     assert stack.admin("GET", "/api/v1/rules/audit")[1]["entries"][0]["who"] == "token"  # the page's session
@@ -101,6 +111,8 @@ async def test_admin_page(make_stack, browser):
     await page.locator(f"#rules tr[data-rule='{RULE_ID}'] [data-action=edit]").click()
     assert await page.input_value("#rule-pattern") == "/rest/opstest/{id}/poll"
     await page.fill("#rule-description", "Polling of the ops test plugin, edited")
+    await page.click("#rule-save")
+    await page.locator("#rule-impact-text", has_text="blast radius").wait_for()
     await page.click("#rule-save")
     await page.locator(f"#rules tr[data-rule='{RULE_ID}']", has_text="edited").wait_for()
     assert stored_rules(stack)[0]["description"] == "Polling of the ops test plugin, edited"
@@ -122,8 +134,36 @@ async def test_admin_page(make_stack, browser):
     await page.locator("#explain-rule", has_text=RULE_ID).wait_for()
     await page.screenshot(path=str(ARTIFACTS / "admin-page.png"), full_page=True)
 
+    # A rule without path or regex: measured, then saved only once "every path" is confirmed.
+    await page.click("#rule-new")
+    await page.fill("#rule-id", "ops-test-everything")
+    await page.fill("#rule-description", "every HEAD request")
+    await page.fill("#rule-methods", "HEAD")
+    await page.select_option("#rule-verdict", "passive")
+    await page.select_option("#rule-pattern-kind", "any")
+    await page.select_option("#rule-position", "__end")
+    await page.click("#rule-save")
+    await page.locator("#rule-any-path-warning").wait_for()
+    await page.click("#rule-save")
+    await page.locator("#rules-error", has_text="I mean every path").wait_for()
+    assert "ops-test-everything" not in rule_ids(stack)
+    await page.check("#rule-any-path-confirm")
+    await page.click("#rule-save")
+    await page.locator("#rules tr[data-rule='ops-test-everything']").wait_for()
+    assert stored_rules(stack)[-1] == {
+        "id": "ops-test-everything",
+        "description": "every HEAD request",
+        "methods": ["HEAD"],
+        "any_path": True,
+        "verdict": "passive",
+    }
+
     second = rule_ids(stack)[1]
-    await page.locator(f"#rules tr[data-rule='{RULE_ID}'] [data-action=down]").click()
+    down = page.locator(f"#rules tr[data-rule='{RULE_ID}'] [data-action=down]")
+    await down.click()
+    await page.locator("#rules-impact", has_text="blast radius").wait_for()
+    assert rule_ids(stack)[0] == RULE_ID
+    await down.click()  # the second click confirms
     await page.locator("#rules tbody tr").nth(0).and_(page.locator(f"[data-rule='{second}']")).wait_for()
     assert rule_ids(stack)[:2] == [second, RULE_ID]
     remove = page.locator(f"#rules tr[data-rule='{RULE_ID}'] [data-action=remove]")

@@ -9,6 +9,7 @@ from mitmproxy.test import tflow, tutils
 
 from proxy_addon.credentials import Credentials
 from proxy_addon.flow_state import FlowState
+from proxy_addon.identify import Identity, Source
 from seatgate.settings import ProductSettings, Settings
 
 SECRET = "s" * 32
@@ -54,3 +55,10 @@ def flow(
 
 def state(verdict: str = "activity", creds: Credentials | None = None) -> FlowState:
     return FlowState(product(), verdict, creds=creds or Credentials())
+
+
+def state_of(user: str | None, verdict: str = "activity") -> FlowState:
+    """A flow's state once the gate knows its user (None: anonymous)."""
+    flow_state = state(verdict)
+    flow_state.identity = Identity(user, Source.SESSION, True) if user else None
+    return flow_state

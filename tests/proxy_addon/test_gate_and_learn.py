@@ -20,7 +20,7 @@ from proxy_addon.licence_view import LicenceView
 from proxy_addon.record import ActivityRecorder
 from proxy_addon.write_behind import WriteBehind
 from seatgate.keyed_hash import KeyedHasher
-from seatgate.schema import Event
+from seatgate.protocol import Event, GrantEvent
 from tests.proxy_addon.support import SECRET, flow, settings, state
 
 
@@ -53,7 +53,7 @@ class Parts:
 
 async def test_a_licensed_users_activity_is_recorded_without_waiting(fake_redis: fakeredis.FakeAsyncRedis) -> None:
     parts = Parts(fake_redis, GrantStatus.GRANTED)
-    parts.view.apply("jira", {"type": Event.GRANTED, "user": "alice"})
+    parts.view.apply("jira", GrantEvent(Event.GRANTED, "alice"))
     assert parts.gate.admit(flow(), state(), Identity("alice", Source.SESSION, True)) is None
     assert parts.writer.pending == 1 and parts.grants.asked == []
 

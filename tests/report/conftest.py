@@ -10,7 +10,6 @@ import pytest
 
 from seatgate.cli import main as seatgate_main
 
-REAL_LOGS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jira-access-logs"
 UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"
 
 # Paths with a known verdict under the built-in rules (checked in test_verdicts.py).
@@ -18,9 +17,6 @@ ACTIVITY = "GET /browse/PRJ-1"
 PASSIVE = "GET /rest/menu/latest/appswitcher?_=1"
 BACKGROUND = "GET /rest/greenhopper/1.0/xboard/work/allData.json?rapidViewId=1&etag=5"
 STATIC = "GET /s/123/_/download/batch/x.js"
-
-
-needs_real_logs = pytest.mark.skipif(not REAL_LOGS.is_dir(), reason=f"the real Jira access logs are not at {REAL_LOGS}")
 
 
 def jira_line(stamp: str, user: str | None, request: str, agent: str = UA) -> str:

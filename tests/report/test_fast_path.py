@@ -167,6 +167,7 @@ format = 1
 id = "bot"
 description = "test rule"
 headers = ["equals:user-agent=bot"]
+any_path = true
 verdict = "static"
 [[rules]]
 id = "poll"

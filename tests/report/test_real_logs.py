@@ -6,13 +6,11 @@ were also checked by reading the lines around each peak), not an external truth.
 
 from __future__ import annotations
 
-from tests.report.conftest import REAL_LOGS, needs_real_logs, period, run_json
-
-pytestmark = needs_real_logs
+from tests.report.conftest import period, run_json
 
 
-def test_real_logs(capsys):
-    files = sorted(str(p) for p in REAL_LOGS.glob("access_log.2015-11-*"))
+def test_real_logs(capsys, real_logs):
+    files = sorted(str(p) for p in real_logs.glob("access_log.2015-11-*"))
     report = run_json(capsys, *files)
     assert report["lines"]["read"] == report["lines"]["parsed"] == 22_441
     assert report["lines"]["unparseable"] == 0
@@ -24,8 +22,8 @@ def test_real_logs(capsys):
     assert report["users"]["active"] == report["periods"][0]["active_users"] > 0
 
 
-def test_checked_by_command(capsys):
-    files = sorted(str(p) for p in REAL_LOGS.glob("access_log.2015-11-2*"))
+def test_checked_by_command(capsys, real_logs):
+    files = sorted(str(p) for p in real_logs.glob("access_log.2015-11-2*"))
     report = run_json(capsys, *files, "--inactivity", "30m")
     (p,) = report["periods"]
     assert (p["inactivity_seconds"], p["peak_seats"], p["active_users"]) == (1800, 2, 3)

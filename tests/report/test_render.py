@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 
 from seatgate.cli import main
-from tests.report.conftest import REAL_LOGS, needs_real_logs
-
-pytestmark = needs_real_logs
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -21,9 +18,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def report_files(tmp_path_factory) -> tuple[Path, Path]:
+def report_files(tmp_path_factory, real_logs) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    assert main(["report", *sorted(str(p) for p in REAL_LOGS.glob("access_log.*")), "--out", str(out)]) == 0
+    assert main(["report", *sorted(str(p) for p in real_logs.glob("access_log.*")), "--out", str(out)]) == 0
     return out, out.with_suffix(".png")
 
 

@@ -7,7 +7,7 @@ import pytest
 from seatgate.accesslog import iter_records
 from seatgate.report.verdicts import VERDICT_NAMES, CachedClassifier
 from seatgate.rules import Classifier, load_builtin_ruleset, loads
-from tests.report.conftest import ACTIVITY, BACKGROUND, PASSIVE, REAL_LOGS, STATIC, needs_real_logs
+from tests.report.conftest import ACTIVITY, BACKGROUND, PASSIVE, STATIC
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,9 @@ def test_crafted_paths(classifier, request_line, verdict):
     assert VERDICT_NAMES[CachedClassifier(classifier, "jira").verdict(method, path, query, "UA").code] == verdict
 
 
-@needs_real_logs
-def test_cache_agrees_with_the_classifier_on_every_real_line(classifier):
+def test_cache_agrees_with_the_classifier_on_every_real_line(classifier, real_logs):
     cached = CachedClassifier(classifier, "jira")
-    records = list(iter_records(sorted(REAL_LOGS.glob("access_log.*"))))
+    records = list(iter_records(sorted(real_logs.glob("access_log.*"))))
     assert len(records) == 22_441
     for r in records:
         expected = classifier.classify("jira", "jira", r.method, r.path, r.query, {"user-agent": r.user_agent})
@@ -57,11 +56,13 @@ verdict = "passive"
 id = "bot"
 description = "test rule"
 headers = ["equals:user-agent=bot"]
+any_path = true
 verdict = "static"
 [[rules]]
 id = "hidden"
 description = "test rule"
 headers = ["equals:x-atlassian-mau-ignore=true"]
+any_path = true
 verdict = "background"
 """,
         "toml",

@@ -47,8 +47,18 @@ async def test_crud_move_and_audit(client) -> None:
     assert shown["rule"] == NEW and shown["position"] == [r["id"] for r in doc["rules"]].index("hidden-tab") + 1
     # PUT replaces the whole rule: the path left out of the body is gone
     changed = {"description": "any path now", "verdict": "passive", "products": ["wiki"]}
+    status, refused = await call(client, "PUT", "/ours.poll", {"rule": changed, "expected_version": 2})
+    assert status == 400 and "no path or regex: the rule would match every request" in refused["error"]
+    changed["any_path"] = True
+    status, dry = await call(client, "PUT", "/ours.poll", {"rule": changed, "expected_version": 2, "dry_run": True})
+    assert status == 200 and dry["dry_run"] and dry["blast_radius"]["requests"] == 0
+    assert (await call(client, "GET", "/ours.poll"))[1]["rule"] == NEW  # a dry run saves nothing
     status, done = await call(client, "PUT", "/ours.poll", {"rule": changed, "expected_version": 2})
-    assert status == 200 and (await call(client, "GET", "/ours.poll"))[1]["rule"] == {"id": "ours.poll", **changed}
+    assert (
+        status == 200
+        and "blast_radius" in done
+        and (await call(client, "GET", "/ours.poll"))[1]["rule"] == {"id": "ours.poll", **changed}
+    )
     assert (await call(client, "POST", "/ours.poll/move", {"before": None}))[0] == 200
     assert (await call(client, "GET", ""))[1]["rules"][-1]["id"] == "ours.poll"
     assert (await call(client, "DELETE", "/ours.poll?expected_version=4"))[0] == 200
@@ -69,11 +79,15 @@ async def test_crud_move_and_audit(client) -> None:
         ("POST", "", {"rule": {**NEW, "products": ["bamboo"]}}, "unknown product 'bamboo' (known: confluence, jira"),
         ("POST", "", {"rule": NEW, "expected_version": 7}, "the rules changed meanwhile (now version 1"),
         ("POST", "", {"rule": NEW, "before": "nope"}, "no rule with id 'nope'"),
+        ("POST", "", {"rule": NEW, "after": "hiddentab"}, "no rule with id 'hiddentab' (did you mean 'hidden-tab'?)"),
+        ("POST", "", {"rule": {**NEW, "methods": ["GTE"]}}, "unknown HTTP method 'GTE' (did you mean 'GET'?)"),
+        ("POST", "", {"rule": {**NEW, "path": None}}, "rule 'ours.poll': no path or regex"),
+        ("POST", "", {"rule": NEW, "dry_run": True, "before": "x"}, "no rule with id 'x'"),
         ("POST", "", [1, 2], "body must be a JSON object"),
         ("PUT", "/nope", {"rule": NEW}, "no rule with id 'nope'"),
         ("PUT", "/hidden-tab", {"rule": {"description": "d"}}, "rule 'hidden-tab': verdict: is required"),
         ("DELETE", "/nope", None, "no rule with id 'nope'"),
-        ("POST", "/hidden-tab/move", {"before": "hidden-tab"}, "cannot move a rule before itself"),
+        ("POST", "/hidden-tab/move", {"before": "hidden-tab"}, "cannot move a rule next to itself"),
         ("POST", "/hidden-tab/move", {"before": 3}, "before: must be a rule id, or null"),
         ("GET", "/nope", None, "no rule with id 'nope'"),
         ("POST", "/rollback", {"version": 42}, "no rules version 42 in the history"),
@@ -126,3 +140,23 @@ async def test_explain(client) -> None:
         },
     )
     assert answer["rule"] == "hidden-tab"
+
+
+async def test_dry_run_measures_the_sample_and_saves_nothing(client, fake_redis) -> None:
+    from proxy_addon.request_sample import RequestSample
+    from seatgate.keyed_hash import KeyedHasher
+    from tests.proxy_addon.support import state_of
+
+    sample = RequestSample(fake_redis, KeyedHasher(b"k" * 32))
+    for user in ("alice", "bob", "alice"):
+        sample.record("wiki", "GET", "/rest/ours/1/poll", "since=1", "passive", state_of(user))
+    sample.record("wiki", "GET", "/display/X", "", "passive", state_of("carol"))
+    assert await sample.flush()
+    rule = {**NEW, "products": ["wiki"], "verdict": "activity"}
+    status, dry = await call(client, "POST", "", {"rule": rule, "dry_run": True})
+    assert status == 200, dry
+    radius = dry["blast_radius"]
+    assert (radius["requests"], radius["changed"], radius["users"]) == (4, 3, 3)
+    assert (radius["users_to_activity"], radius["users_to_background"]) == (2, 0)
+    assert radius["summary"].startswith("blast radius: 3 of 4 requests change verdict (3 passive → activity)")
+    assert (await call(client, "GET", "/ours.poll"))[0] == 400  # not saved

@@ -12,11 +12,14 @@ import redis
 
 from seatgate.cli import main as seatgate_main
 from seatgate.schema import GlobalKeys
-from tests.helpers import REPO, seatgate_cmd
+from tests.helpers import seatgate_cmd
 
-# Real Jira access logs (JALA), kept next to the repository.
-LOG = REPO.parent / "shared" / "data" / "jira-access-logs" / "access_log.2015-11-25"
-needs_real_log = pytest.mark.skipif(not LOG.is_file(), reason=f"the real Jira access log is not at {LOG}")
+
+@pytest.fixture
+def real_log(real_logs):
+    """One day of the real Jira access logs (the folder comes from the real_logs fixture)."""
+    return real_logs / "access_log.2015-11-25"
+
 
 CONFIG = """
 [[products]]
@@ -28,19 +31,8 @@ license_group = "confluence-users"
 
 
 @pytest.fixture
-def cli(redis_url, tmp_path, capsys, monkeypatch):
-    for name in ("SEATGATE_REDIS_URL", "SEATGATE_PRODUCTS"):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "seatgate.toml"
-    config.write_text(CONFIG)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = seatgate_main(["rules", "--config", str(config), "--redis-url", redis_url, *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(rules_cli):
+    return rules_cli(CONFIG)
 
 
 @pytest.fixture
@@ -114,6 +106,23 @@ def test_add_update_move_remove(cli, stored) -> None:
     assert removal["rule"] == "ours.poll" and removal["after"] is None and removal["before"]["regex"]
 
 
+def test_any_path_is_saved_only_when_confirmed(cli, stored) -> None:
+    code, _, err = cli(
+        "add", "--id", "all.heads", "--description", "d", "--any-path", "--methods", "HEAD", "--verdict", "passive"
+    )
+    assert code == 2 and stored() == (None, None), err
+    code, _, err = cli(
+        "add", "--id", "all.heads", "--description", "d", "--any-path", "--methods", "HEAD", "--verdict", "passive",
+        "--yes", "--after", "hidden-tab",
+    )  # fmt: skip
+    assert code == 0 and "warning: rule 'all.heads' matches every path" in err
+    rules = json.loads(cli("list", "--json")[1])["rules"]
+    ids = [r["id"] for r in rules]
+    assert ids.index("all.heads") == ids.index("hidden-tab") + 1 and rules[ids.index("all.heads")]["any_path"]
+    assert cli("update", "all.heads", "--path", "/x")[0] == 0
+    assert "any_path" not in json.loads(cli("show", "all.heads", "--json")[1])["rule"]
+
+
 def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
     rules = tmp_path / "new.yaml"
     rules.write_text(
@@ -144,13 +153,48 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
             "rule 'hidden-tab': id: a rule with this id already exists",
         ),
         (
-            ["add", "--id", "x", "--description", "d", "--products", "bamboo", "--verdict", "static"],
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--products", "bamboo", "--verdict", "static"],
             "rule 'x': products: unknown product 'bamboo' (known: confluence, jira, wiki)",
         ),
         (
-            ["add", "--id", "x", "--description", "d", "--verdict", "static", "--before", "nope"],
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--verdict", "static", "--before", "nope"],
             "no rule with id 'nope'",
         ),
+        (
+            [
+                "add",
+                "--id",
+                "x",
+                "--description",
+                "d",
+                "--path",
+                "/x",
+                "--verdict",
+                "static",
+                "--before",
+                "jira-board-poll",
+            ],
+            "no rule with id 'jira-board-poll' (did you mean 'jira.board-poll'?)",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--verdict", "static", "--after", "hiden-tab"],
+            "no rule with id 'hiden-tab' (did you mean 'hidden-tab'?)",
+        ),
+        (
+            ["add", "--id", "x", "--description", "x", "--verdict", "background"],
+            "rule 'x': no path or regex: the rule would match every request",
+        ),
+        (
+            ["add", "--id", "x", "--description", "x", "--any-path", "--verdict", "background"],
+            "rule 'x' matches every path: its verdict would apply to every request; add --yes to confirm",
+        ),
+        (
+            ["add", "--id", "x", "--description", "d", "--path", "/x", "--methods", "GTE", "--verdict", "static"],
+            "rule 'x': methods: unknown HTTP method 'GTE' (did you mean 'GET'?)",
+        ),
+        (["update", "hidden-tab", "--methods", "GTE"], "unknown HTTP method 'GTE' (did you mean 'GET'?)"),
+        (["update", "static.favicon", "--any-path"], "rule 'static.favicon' matches every path"),
+        (["move", "hidden-tab", "--after", "nope"], "no rule with id 'nope'"),
         (
             ["add", "--id", "x", "--description", "d", "--path", "no-slash", "--verdict", "static"],
             "rule 'x': path: 'no-slash' must start with /",
@@ -172,7 +216,7 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
         (["remove", "nope"], "no rule with id 'nope'"),
         (["move", "hidden-tab", "--before", "nope"], "no rule with id 'nope'"),
         (["move", "nope", "--before", "hidden-tab"], "no rule with id 'nope'"),
-        (["move", "hidden-tab", "--before", "hidden-tab"], "cannot move a rule before itself"),
+        (["move", "hidden-tab", "--before", "hidden-tab"], "cannot move a rule next to itself"),
         (["show", "nope"], "no rule with id 'nope'"),
         (["rollback", "99"], "no rules version 99 in the history"),
         (["import", "/nonexistent/rules.toml"], "no such file"),
@@ -184,7 +228,10 @@ def test_add_from_file_and_update_from_file(cli, tmp_path) -> None:
     ],
 )
 def test_refusals_change_nothing(cli, stored, args: list[str], message: str) -> None:
-    assert cli("list")[0] == 0 and cli("add", "--id", "seed", "--description", "d", "--verdict", "static")[0] == 0
+    assert (
+        cli("list")[0] == 0
+        and cli("add", "--id", "seed", "--description", "d", "--path", "/seed", "--verdict", "static")[0] == 0
+    )
     before = stored()
     refused(cli(*args), message)
     assert stored() == before
@@ -196,17 +243,18 @@ def test_refusals_change_nothing(cli, stored, args: list[str], message: str) -> 
         ("rules = [", ".toml", "bad.toml: invalid TOML"),
         ("rules: [", ".yaml", "bad.yaml: invalid YAML"),
         (
-            '[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n[[rules]]\nid="a"\ndescription="d"\nverdict="static"\n',
+            '[[rules]]\nid="a"\ndescription="d"\npath="/a"\nverdict="static"\n'
+            '[[rules]]\nid="a"\ndescription="d"\npath="/a"\nverdict="static"\n',
             ".toml",
             "bad.toml: duplicate rule id 'a'",
         ),
         (
-            "rules:\n  - {id: a, description: d, verdict: maybe}\n",
+            "rules:\n  - {id: a, description: d, path: /a, verdict: maybe}\n",
             ".yaml",
             "bad.yaml: rule 'a': verdict: unknown verdict 'maybe'",
         ),
         (
-            "rules:\n  - {id: a, description: d, verdict: static, products: [crowd]}\n",
+            "rules:\n  - {id: a, description: d, path: /a, verdict: static, products: [crowd]}\n",
             ".yaml",
             "bad.yaml: rule 'a': products: unknown product 'crowd'",
         ),
@@ -287,9 +335,8 @@ def test_edits_need_redis(tmp_path, capsys, monkeypatch) -> None:
     )
 
 
-@needs_real_log
-def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
-    code, out, _ = cli("test", str(LOG), "--builtin")
+def test_logtest_on_real_jira_log(cli, tmp_path, real_log) -> None:
+    code, out, _ = cli("test", str(real_log), "--builtin")
     assert code == 0
     assert "8099 requests from 8099 lines" in out
     hits = {
@@ -300,7 +347,7 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
     assert hits["jira.board-poll"] == 6 and hits["(default)"] > 1000 and hits["analytics.publish"] > 100
     users = out.split("Requests per user")[1]
     assert "radim" in users and "(anonymous)" in users
-    code, out, _ = cli("test", str(LOG), "--builtin", "--json")
+    code, out, _ = cli("test", str(real_log), "--builtin", "--json")
     data = json.loads(out)
     assert data["users"]["radim"]["activity"] > 0 and data["users"]["radim"]["background"] > 0
     # the effect of an edit, before saving it: gadget refresh made activity
@@ -311,14 +358,15 @@ def test_logtest_on_real_jira_log(cli, tmp_path) -> None:
             'path = "/rest/gadget/1.0/**"\nverdict = "background"', 'path = "/rest/gadget/1.0/**"\nverdict = "activity"'
         )
     )
-    code, out, _ = cli("test", str(LOG), "--rules", str(edited), "--compare")
+    code, out, _ = cli("test", str(real_log), "--rules", str(edited), "--compare")
     assert code == 0 and "with the current rules → with the tested rules" in out
+    assert "blast radius: 754 of 8099 requests change verdict (754 background → activity)" in out
+    assert "for 0 of 3 users activity turns into background or passive, for 3 it turns into activity" in out
     radim = next(line for line in out.splitlines() if line.strip().startswith("radim"))
     assert "1893 → 2608" in radim and "1162 → 447" in radim  # 715 gadget refreshes
 
 
-@needs_real_log
-def test_acceptance_commands_as_processes(redis_url) -> None:
+def test_acceptance_commands_as_processes(redis_url, real_log) -> None:
     env = {**os.environ, "SEATGATE_REDIS_URL": redis_url}
     done = subprocess.run(
         seatgate_cmd("rules", "explain", "GET", "/rest/quickreload/latest/123?since=1", "--json"),
@@ -330,6 +378,8 @@ def test_acceptance_commands_as_processes(redis_url) -> None:
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["rule"] == "confluence.quick-reload" and answer["verdict"] == "background"
-    done = subprocess.run(seatgate_cmd("rules", "test", str(LOG)), capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run(
+        seatgate_cmd("rules", "test", str(real_log)), capture_output=True, text=True, env=env, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     assert "Hits per rule" in done.stdout and "Requests per user" in done.stdout

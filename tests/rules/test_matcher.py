@@ -82,6 +82,8 @@ def rulesets(draw: st.DrawFn) -> RuleSet:
             spec["path"] = draw(GLOBS)
         elif kind == "regex":
             spec["regex"] = draw(REGEXES)
+        else:
+            spec["any_path"] = True
         if draw(st.booleans()):
             spec["methods"] = [draw(st.sampled_from(["GET", "POST"]))]
         rules.append(spec)

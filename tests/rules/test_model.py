@@ -27,13 +27,22 @@ GOOD = {"id": "x", "description": "d", "path": "/a/{b}", "verdict": "background"
         ({"path": "/a/{b-c}"}, "rule 'x': path: '/a/{b-c}': placeholders are {name} with a-z, 0-9 and _ only"),
         ({"path": "/a/x**"}, "rule 'x': path: '/a/x**': ** must be a whole path segment"),
         ({"regex": "/a"}, "rule 'x': give path or regex, not both"),
-        ({"methods": ["GE T"]}, "rule 'x': methods: 'GE T' is not an HTTP method"),
+        ({"methods": ["GE T"]}, "rule 'x': methods: unknown HTTP method 'GE T' (did you mean 'GET'?)"),
+        ({"methods": ["GTE"]}, "rule 'x': methods: unknown HTTP method 'GTE' (did you mean 'GET'?)"),
+        ({"methods": ["XYZZY"]}, "rule 'x': methods: unknown HTTP method 'XYZZY'"),
+        (
+            {"path": None},
+            "rule 'x': no path or regex: the rule would match every request; give a path or regex, "
+            "or set any_path (--any-path) to mean it",
+        ),
+        ({"any_path": True}, "rule 'x': any_path is for a rule without path or regex"),
         (
             {"query": ["nonsense"]},
             "rule 'x': query.0: 'nonsense' is not present:NAME, absent:NAME, equals:NAME=VALUE or NAME=VALUE",
         ),
         ({"headers": [{"name": "a", "op": "equals"}]}, "rule 'x': headers.0: equals takes a value"),
         ({"colour": "red"}, "rule 'x': colour: unknown field"),
+        ({"pth": "/a"}, "rule 'x': pth: unknown field (did you mean 'path'?)"),
         ({"description": ""}, "rule 'x': description: String should have at least 1 character"),
     ],
 )
@@ -76,9 +85,14 @@ def test_conditions_text_forms() -> None:
 
 def test_edits_are_validated_and_immutable() -> None:
     base = RuleSet(
-        rules=(Rule(id="a", description="d", verdict="static"), Rule(id="b", description="d", verdict="passive"))
+        rules=(
+            Rule(id="a", description="d", path="/a", verdict="static"),
+            Rule(id="b", description="d", any_path=True, verdict="passive"),
+        )
     )
-    added = base.add(Rule(id="c", description="d", verdict="activity"), before="b")
+    added = base.add(Rule(id="c", description="d", path="/c", verdict="activity"), before="b")
+    assert base.add(Rule(id="c", description="d", path="/c", verdict="activity"), after="a").ids() == ["a", "c", "b"]
+    assert added.move("a", before=None, after="b").ids() == ["c", "b", "a"]
     assert added.ids() == ["a", "c", "b"] and base.ids() == ["a", "b"]
     assert added.move("b", before="a").ids() == ["b", "a", "c"]
     assert added.remove("c") == base
@@ -86,7 +100,11 @@ def test_edits_are_validated_and_immutable() -> None:
     assert updated.get("c").path == "/x" and updated.get("c").verdict == "background"
     assert updated.update("c", {"regex": "/y"}).get("c").path is None  # path and regex replace each other
     with pytest.raises(RuleError, match="a rule with this id already exists"):
-        base.add(Rule(id="a", description="d", verdict="static"))
+        base.add(Rule(id="a", description="d", path="/a", verdict="static"))
+    with pytest.raises(RuleError, match=r"^no rule with id 'bb' \(did you mean 'b'\?\)$"):
+        added.add(Rule(id="d", description="d", path="/d", verdict="static"), before="bb")
+    with pytest.raises(RuleError, match=r"^no rule with id 'cc' \(did you mean 'c'\?\)$"):
+        added.add(Rule(id="d", description="d", path="/d", verdict="static"), after="cc")
     with pytest.raises(RuleError, match="no rule with id 'zz'"):
         base.remove("zz")
     with pytest.raises(RuleError, match="no rule with id 'zz'"):

@@ -74,6 +74,7 @@ def test_password_file(tmp_path):
         ('upstream = "http://jira:8080/jira?x=1"', "products.jira.upstream", "without a query"),
         ("seats = -1", "products.jira.seats", "greater than or equal to 0"),
         ('colour = "blue"', "products.jira.colour", "unknown setting"),
+        ('inactivty = "30m"', "products.jira.inactivty", "unknown setting (did you mean 'inactivity'?)"),
         ('directory = "crowd"', "products.jira", "crowd_app"),
     ],
 )
@@ -136,3 +137,21 @@ def test_upstream_with_a_context_path(tmp_path):
     from proxy_addon.runner import proxy_modes
 
     assert proxy_modes(settings)[0].startswith("reverse:http://jira:8080@")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('redis_ulr = "redis://x"\n', "redis_ulr: unknown setting (did you mean 'redis_url'?)"),
+        ("[proxy]\ngrant_timout = 3\n", "proxy.grant_timout: unknown setting (did you mean 'grant_timeout'?)"),
+        (
+            "[worker]\nadmin_listn = '127.0.0.1:1'\n",
+            "worker.admin_listn: unknown setting (did you mean 'admin_listen'?)",
+        ),
+        ("[proxy]\nzzzz = 3\n", "proxy.zzzz: unknown setting"),
+    ],
+)
+def test_unknown_keys_suggest_the_closest_setting(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert str(info.value) == message

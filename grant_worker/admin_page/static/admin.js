@@ -7,7 +7,7 @@ const REFRESH_MS = 5000;
 const AUDIT_COUNT = 300;
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
-const state = { csrf: "", timer: null, rules: [], version: null, editing: null, products: [] };
+const state = { csrf: "", timer: null, rules: [], version: null, editing: null, products: [], measured: null };
 
 // -- DOM helpers ---------------------------------------------------------------------------
 const $ = (id) => document.getElementById(id);
@@ -46,8 +46,9 @@ function duration(seconds) {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-const clock = (epochSeconds) => new Date(epochSeconds * 1000).toLocaleTimeString();
-const stamp = (epochSeconds) => new Date(epochSeconds * 1000).toLocaleString();
+// Times carry their zone: the browser's may differ from the server's and the admin's.
+const clock = (epochSeconds) => new Date(epochSeconds * 1000).toLocaleTimeString(undefined, { timeZoneName: "short" });
+const stamp = (epochSeconds) => new Date(epochSeconds * 1000).toLocaleString(undefined, { timeZoneName: "short" });
 const lines = (text) => text.split("\n").map((s) => s.trim()).filter(Boolean);
 const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -74,13 +75,16 @@ async function api(method, path, body) {
 }
 
 // The rules endpoints of the admin API (grant_worker/admin_rules.py).
+// Every edit takes dry_run: the answer is then only its blast radius, and nothing is saved.
 const rulesApi = {
   list: () => api("GET", "/api/v1/rules"),
-  add: (rule, before) => api("POST", "/api/v1/rules", { rule, before, expected_version: state.version }),
-  update: (id, rule) => api("PUT", `/api/v1/rules/${encodeURIComponent(id)}`, { rule, expected_version: state.version }),
-  remove: (id) => api("DELETE", `/api/v1/rules/${encodeURIComponent(id)}?expected_version=${state.version}`),
-  move: (id, before) => api("POST", `/api/v1/rules/${encodeURIComponent(id)}/move`,
-    { before, expected_version: state.version }),
+  add: (rule, before, dryRun) => api("POST", "/api/v1/rules", { rule, before, expected_version: state.version, dry_run: dryRun }),
+  update: (id, rule, dryRun) => api("PUT", `/api/v1/rules/${encodeURIComponent(id)}`,
+    { rule, expected_version: state.version, dry_run: dryRun }),
+  remove: (id, dryRun) => api("DELETE",
+    `/api/v1/rules/${encodeURIComponent(id)}?expected_version=${state.version}${dryRun ? "&dry_run=1" : ""}`),
+  move: (id, before, dryRun) => api("POST", `/api/v1/rules/${encodeURIComponent(id)}/move`,
+    { before, expected_version: state.version, dry_run: dryRun }),
   explain: (request) => api("POST", "/api/v1/rules/explain", request),
 };
 
@@ -249,10 +253,10 @@ function renderRules() {
         el("button", { type: "button", class: "small secondary", "data-action": "edit", onclick: () => editRule(rule) }, "Edit"),
         " ",
         el("button", { type: "button", class: "small secondary", "data-action": "up", title: "Move up", disabled: index === 0,
-          onclick: () => moveRule(rule.id, state.rules[index - 1].id) }, "↑"),
+          onclick: (e) => moveRule(rule.id, state.rules[index - 1].id, e.target) }, "↑"),
         " ",
         el("button", { type: "button", class: "small secondary", "data-action": "down", title: "Move down",
-          disabled: index === state.rules.length - 1, onclick: () => moveRule(rule.id, next ? next.id : null) }, "↓"),
+          disabled: index === state.rules.length - 1, onclick: (e) => moveRule(rule.id, next ? next.id : null, e.target) }, "↓"),
         " ",
         el("button", { type: "button", class: "small secondary", "data-action": "remove", onclick: (e) => removeRule(rule.id, e.target) },
           "Remove"))));
@@ -274,6 +278,7 @@ async function loadRules() {
 
 async function rulesChange(call) {
   $("rules-error").textContent = "";
+  $("rules-impact").textContent = "";
   try {
     await call();
     await loadRules();
@@ -299,6 +304,7 @@ function openForm(title, rule) {
   $("rule-query").value = rule ? (rule.query || []).join("\n") : "";
   $("rule-headers").value = rule ? (rule.headers || []).join("\n") : "";
   $("rule-position-label").hidden = Boolean(rule);
+  resetImpact();
   $("rule-position").replaceChildren(el("option", { value: "" }, "(the first rule: top of the list)"),
     ...state.rules.map((r) => el("option", { value: r.id }, r.id)), el("option", { value: "__end" }, "(end of the list)"));
   $("rule-form").hidden = false;
@@ -311,7 +317,8 @@ function ruleFromForm() {
   if (products.length) rule.products = products;
   if (methods.length) rule.methods = methods;
   const kind = $("rule-pattern-kind").value, pattern = $("rule-pattern").value.trim();
-  if (kind !== "any" && pattern) rule[kind] = pattern;
+  if (kind === "any") rule.any_path = true;
+  else if (pattern) rule[kind] = pattern;
   const query = lines($("rule-query").value), headers = lines($("rule-headers").value);
   if (query.length) rule.query = query;
   if (headers.length) rule.headers = headers;
@@ -320,34 +327,76 @@ function ruleFromForm() {
 
 function editRule(rule) { openForm(`Edit rule ${rule.id}`, rule); }
 
+// Saving takes two steps: the first measures the edit on recent traffic (a dry run) and
+// shows its blast radius; the second, with the form unchanged, saves it.
+function resetImpact() {
+  state.measured = null;
+  $("rule-impact").hidden = true;
+  $("rule-any-path-warning").hidden = true;
+  $("rule-any-path-confirm").checked = false;
+  $("rule-save").textContent = "Save";
+}
+
 async function saveRule(event) {
   event.preventDefault();
   const rule = ruleFromForm();
-  let call;
-  if (state.editing) {
-    call = () => rulesApi.update(state.editing, rule);
-  } else {
-    const position = $("rule-position").value;
-    const before = position === "__end" ? null : position || (state.rules[0] ? state.rules[0].id : null);
-    call = () => rulesApi.add(rule, before);
+  const position = $("rule-position").value;
+  const before = position === "__end" ? null : position || (state.rules[0] ? state.rules[0].id : null);
+  const call = (dryRun) => (state.editing ? rulesApi.update(state.editing, rule, dryRun) : rulesApi.add(rule, before, dryRun));
+  const key = JSON.stringify([state.editing, rule, before]);
+  $("rules-error").textContent = "";
+  if (state.measured !== key) {
+    try {
+      const answer = await call(true);
+      $("rule-impact-text").textContent = answer.blast_radius.summary;
+      $("rule-any-path-warning").hidden = !rule.any_path;
+      $("rule-impact").hidden = false;
+      $("rule-save").textContent = "Confirm save";
+      state.measured = key;
+    } catch (error) {
+      $("rules-error").textContent = error.message;
+    }
+    return;
   }
-  if (await rulesChange(call)) $("rule-form").hidden = true;
+  if (rule.any_path && !$("rule-any-path-confirm").checked) {
+    $("rules-error").textContent = "tick \"I mean every path\" to save a rule without a path or regex";
+    return;
+  }
+  if (await rulesChange(() => call(false))) {
+    $("rule-form").hidden = true;
+    resetImpact();
+  }
 }
 
-function moveRule(id, before) { return rulesChange(() => rulesApi.move(id, before)); }
-
-function removeRule(id, button) {
-  // Two clicks, no confirm(): a dialog would block the page (and automated checks).
-  if (button.dataset.armed) return rulesChange(() => rulesApi.remove(id));
+// Moving and removing also take two clicks: the first shows the blast radius.
+async function armed(button, label, measure, save) {
+  if (button.dataset.armed) return rulesChange(save);
+  $("rules-error").textContent = "";
+  try {
+    $("rules-impact").textContent = (await measure()).blast_radius.summary;
+  } catch (error) {
+    $("rules-error").textContent = error.message;
+    return null;
+  }
+  const text = button.textContent;
   button.dataset.armed = "1";
-  button.textContent = "Really remove?";
+  button.textContent = label;
   button.classList.add("danger");
   setTimeout(() => {
     delete button.dataset.armed;
-    button.textContent = "Remove";
+    button.textContent = text;
     button.classList.remove("danger");
-  }, 4000);
+  }, 8000);
   return null;
+}
+
+function moveRule(id, before, button) {
+  return armed(button, `${button.textContent}?`, () => rulesApi.move(id, before, true), () => rulesApi.move(id, before));
+}
+
+function removeRule(id, button) {
+  // Two clicks, no confirm(): a dialog would block the page (and automated checks).
+  return armed(button, "Really remove?", () => rulesApi.remove(id, true), () => rulesApi.remove(id));
 }
 
 // -- explain -----------------------------------------------------------------------------------
@@ -412,6 +461,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("rule-new").addEventListener("click", () => openForm("Add a rule", null));
   $("rule-cancel").addEventListener("click", () => { $("rule-form").hidden = true; });
   $("rule-form").addEventListener("submit", saveRule);
+  // Any change to the form makes the measured blast radius stale: measure again first.
+  $("rule-form").addEventListener("input", (e) => { if (e.target.id !== "rule-any-path-confirm") resetImpact(); });
   $("rules-filter").addEventListener("input", renderRules);
   $("explain-form").addEventListener("submit", (e) => {
     e.preventDefault();
