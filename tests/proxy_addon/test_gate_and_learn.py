@@ -140,6 +140,6 @@ async def test_a_streamed_request_the_gate_answers_is_no_longer_streamed(fake_re
     await asyncio.wait_for(admitting, 5)  # type: ignore[arg-type]
     assert f.response is not None and f.response.status_code == 503 and not f.request.stream
     licensed = _streamed(flow("POST", "/rest/api/2/issue/A-1/attachments"))
-    parts.view.apply("jira", {"type": Event.GRANTED, "user": "alice"})
+    parts.view.apply("jira", GrantEvent(Event.GRANTED, "alice"))
     admitted = parts.gate.admit(licensed, state(), Identity("alice", Source.SESSION, True))
     assert Gate.streamed(licensed, admitted) is None and licensed.request.stream
