@@ -26,7 +26,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def browser_headers(agent: str) -> dict[str, str]:
 
 
 def measure(
-    classify: Callable[..., Any], requests: list[tuple[str, str, str, Mapping[str, str]]], reps: int
+    classify: Callable[..., Any], requests: Sequence[tuple[str, str, str, Mapping[str, str]]], reps: int
 ) -> list[float]:
     """Per-call seconds for each request (batch of ``reps`` calls / reps)."""
     timer = time.perf_counter
@@ -164,7 +164,10 @@ def main() -> int:
         ruleset: RuleSet = parse_ruleset(doc)
         classifier = Classifier(ruleset)
         with_dict = [(m, p, q, browser_headers(ua)) for m, p, q, ua in distinct]
-        with_mitm = [(m, p, q, Headers(**{k.replace("-", "_"): v for k, v in h.items()})) for m, p, q, h in with_dict]
+        with_mitm = [
+            (m, p, q, Headers(**{k.replace("-", "_"): v for k, v in h.items()}))  # type: ignore[arg-type]
+            for m, p, q, h in with_dict
+        ]
         measure(classifier.classify, with_dict, 5)  # warm caches
         for headers_kind, requests in (("dict", with_dict), ("mitmproxy Headers", with_mitm)):
             key = f"{label}, {headers_kind} headers"

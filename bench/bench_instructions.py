@@ -48,7 +48,10 @@ class KeepAliveClient:
         while b"\r\n\r\n" not in self.buffer:
             self._read()
         head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+        found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        if found is None:
+            raise RuntimeError(f"answer without Content-Length: {head[:200]!r}")
+        length = int(found.group(1))
         while len(self.buffer) < length:
             self._read()
         self.buffer = self.buffer[length:]

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from seatgate.netutil import free_port, wait_for_port
 
@@ -88,18 +89,18 @@ def need(binary: str, package: str) -> str:
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def wrk(url: str, connections: int, seconds: float, headers: dict[str, str] | None = None) -> dict[str, float]:
+def wrk(url: str, connections: int, seconds: float, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Requests/s and latency percentiles (ms) from one wrk run."""
     args = [need("wrk", "wrk"), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "--timeout", "10s"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    result = {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    result: dict[str, Any] = {
+        "rps": float(_found(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(_found(r"(\d+) requests in", out).group(1)),
     }
     for pct in ("50", "99"):
-        match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
+        match = _found(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
         result[f"p{pct}_ms"] = float(match.group(1)) * _UNITS[match.group(2)] * 1000
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["errors"] = int(errors.group(1)) if errors else 0
@@ -152,3 +153,10 @@ inactivity = "{inactivity}"
 allow_short_inactivity = true
 exclude_users = ["admin"]
 """)
+
+
+def _found(pattern: str, text: str) -> re.Match[str]:
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return match

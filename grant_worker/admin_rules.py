@@ -153,7 +153,7 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
             raise RuleError(f"rules document larger than {MAX_IMPORT_BYTES} bytes")
         text = await request.text()
-        ruleset = loads(text, fmt, store.known_products)  # type: ignore[arg-type]
+        ruleset = loads(text, fmt, store.known_products)
         _, current = await store.load()
         radius = await measure(current, ruleset)
         if _dry_run(request):
@@ -174,7 +174,7 @@ def rules_routes(store: RulesStore, defaults: Mapping[str, str] | None = None) -
         content_type = {"toml": "application/toml", "yaml": "application/yaml", "json": "application/json"}[fmt]
         return web.Response(
             text=dumps(ruleset, fmt),
-            content_type=content_type,  # type: ignore[arg-type]
+            content_type=content_type,
             headers={"X-Seatgate-Rules-Version": str(version)},
         )
 

@@ -392,6 +392,37 @@ class Doctor:
                 f"the licence reads {figures}; Confluence does not say over REST which groups "
                 f"have Can use: make sure {group!r} does (Global permissions)",
             )
+        await self._cutover(product, directory, seats)
+
+    async def _cutover(self, product: Any, directory: Any, seats: Any) -> None:
+        """Whether only the licence group grants the application (after `seatgate setup`)."""
+        check, group = f"{product.name}/cutover", product.license_group
+        if product.kind == "jira":
+            others = [g for g in seats.groups if g != group and g not in product.exclude_groups]
+            if others:
+                self.add(
+                    check,
+                    WARN,
+                    f"{', '.join(others)} also grant{'s' if len(others) == 1 else ''} {product.app_role}: "
+                    "their members hold a licence seatgate never floats",
+                    f"seatgate setup --product {product.name} (plan; --apply to carry it out)",
+                )
+            else:
+                self.add(check, OK, f"only {group!r} (and exclude_groups) grant {product.app_role}")
+            return
+        # Confluence says over REST how many users have Can use, not which groups: when the
+        # licence counts more users than the licence group holds, another group grants it.
+        members = len(await directory.members())
+        if seats.used is not None and seats.used > members:
+            self.add(
+                check,
+                WARN,
+                f"{seats.used} users may use Confluence but {group!r} holds {members}: another group still has Can use",
+                f"untick Can use for every group but {group!r} and exclude_groups (Global permissions; "
+                f"seatgate setup --product {product.name} prints the steps)",
+            )
+        else:
+            self.add(check, OK, f"Confluence counts {seats.used} users with Can use, all in {group!r}")
 
     async def _websudo(self, product: Any, directory: Any) -> None:
         """Jira's group add is @WebSudoRequired; try it on a group that cannot exist."""

@@ -48,7 +48,7 @@ IGNORED = RollbackOutcome.IGNORED
 
 
 class GrantHandler:
-    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker | None = None, retry_after: int = 10):
+    def __init__(self, redis: RedisClient, worker_id: str, revoker: Revoker, retry_after: int = 10):
         self._redis = redis
         self._worker_id = worker_id
         self._revoker = revoker  # eviction and rollback
@@ -92,7 +92,7 @@ class GrantHandler:
             # As the proxy sees it: from the request to the confirmed directory change.
             latency = max(latency, time.time() - requested_at)
         await self._finish(product, entry_id, request, result, latency)
-        metrics.GRANTS.labels(product.name, result.event).inc()
+        metrics.seat_series("GRANTS", product.keys).labels(product.name, result.event).inc()
         metrics.GRANT_LATENCY.labels(product.name, result.event, "worker").observe(latency)
         bound.info(
             "grant_handled",

@@ -34,6 +34,8 @@ class Reconciler:
         self._last: dict[str, float] = {}
 
     async def maybe_run(self, product: ProductRuntime) -> None:
+        if product.keys.shadow:
+            return  # the would-be state has no group membership to agree with
         if time.monotonic() - self._last.get(product.name, -1e9) >= self._interval:
             self._last[product.name] = time.monotonic()
             await self.run(product)

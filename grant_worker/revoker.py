@@ -70,7 +70,7 @@ class Revoker:
         audit.append(pipe, keys, "revoke", user, reason, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         pipe.publish(keys.events, GrantEvent(Event.REVOKED, user, reason).to_json())
         await pipe.execute()
-        metrics.REVOKES.labels(product.name, reason).inc()
+        metrics.seat_series("REVOKES", keys).labels(product.name, reason).inc()
         log.info("revoked", product=product.name, user=user, reason=reason)
         return True
 

@@ -53,7 +53,10 @@ async def refresh(redis: RedisClient, product: ProductRuntime) -> int | None:
         log.warning("seat_info_unavailable", product=product.name, error=str(exc))
         info = None
     managed = await managed_count(redis, product)
-    cap = effective_cap(product.settings.seats, info, managed, product.settings.reserved_seats)
+    # In shadow mode the licence's current users are not floating yet; after the cut-over
+    # they all would be, so none of them counts as unmanaged against the would-be cap.
+    counted = max(managed, info.used or 0) if product.keys.shadow and info is not None else managed
+    cap = effective_cap(product.settings.seats, info, counted, product.settings.reserved_seats)
     keys = product.keys
     pipe = redis.pipeline(transaction=False)
     if cap is None:
@@ -71,9 +74,9 @@ async def refresh(redis: RedisClient, product: ProductRuntime) -> int | None:
         )
     pipe.zcard(keys.queue)
     *_, queued = await pipe.execute()
-    metrics.SEATS_USED.labels(product.name).set(managed)
-    metrics.SEATS_CAP.labels(product.name).set(-1 if cap is None else cap)
-    metrics.QUEUE_LENGTH.labels(product.name).set(queued)
+    metrics.seat_series("SEATS_USED", keys).labels(product.name).set(managed)
+    metrics.seat_series("SEATS_CAP", keys).labels(product.name).set(-1 if cap is None else cap)
+    metrics.seat_series("QUEUE_LENGTH", keys).labels(product.name).set(queued)
     return cap
 
 

@@ -1,6 +1,10 @@
 """``seatgate status``: seats used / effective cap, the queue and each licensed user's idle time.
 
-The same document is served by the worker's admin API at ``GET /api/v1/status``.
+The same document is served by the worker's admin API at ``GET /api/v1/status``. For a
+product in shadow mode every figure is the would-be state (``"mode": "shadow"``): who
+would hold a seat, who would wait, and the most seats held at once since the shadow run
+began. ``what_if`` gives, in both modes, the peak the live traffic would have needed
+with 15, 30 and 60 minutes of inactivity (see grant_worker.whatif).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import json
 import time
 from typing import Any
 
+from grant_worker import whatif
 from seatgate.redis_conn import RedisClient
 from seatgate.schema import ProductKeys
 from seatgate.settings import Settings
@@ -24,7 +29,7 @@ async def collect(redis: RedisClient, settings: Settings, now: float | None = No
     now = now or time.time()
     products = []
     for product in settings.products:
-        keys = ProductKeys(product.name)
+        keys = ProductKeys(product.name, shadow=product.mode == "shadow")
         pipe = redis.pipeline(transaction=False)
         pipe.hgetall(keys.licensed)
         pipe.hgetall(keys.granting)
@@ -34,8 +39,10 @@ async def collect(redis: RedisClient, settings: Settings, now: float | None = No
         pipe.zrange(keys.holds, 0, -1, withscores=True)
         pipe.hgetall(keys.seat_info)
         pipe.xrevrange(keys.audit, count=SOURCE_LOOKBACK)
-        licensed, granting, revoking, cap, queue, holds, seat_info, recent = await pipe.execute()
-        sources = _grant_sources(recent)
+        pipe.hgetall(keys.peak)
+        pipe.hgetall(keys.whatif)
+        licensed, granting, revoking, cap, queue, holds, seat_info, recent, peak, whatif_doc = await pipe.execute()
+        sources = _grant_sources(recent, keys)
         last = await redis.zmscore(keys.activity, list(licensed)) if licensed else []
         hold_until = dict(holds)
         users = []
@@ -55,6 +62,7 @@ async def collect(redis: RedisClient, settings: Settings, now: float | None = No
             {
                 "product": product.name,
                 "kind": product.kind,
+                "mode": product.mode,
                 "license_group": product.license_group,
                 "seats_used": len(licensed) + len(granting) + len(revoking),
                 "effective_cap": int(cap) if cap is not None else None,
@@ -64,16 +72,23 @@ async def collect(redis: RedisClient, settings: Settings, now: float | None = No
                 "revoking": sorted(revoking),
                 "queue": [{"user": u, "waiting_seconds": round(now - s, 1)} for u, s in queue],
                 "licensed": users,
+                # "users": the seat holders under one name in both modes (would-be ones in shadow)
+                "users": users,
+                "peak_seats": int(peak["peak"]) if "peak" in peak else 0,
+                "peak_at": float(peak["peak_at"]) if "peak_at" in peak else None,
+                "peak_since": float(peak["since"]) if "since" in peak else None,
+                "what_if": whatif.read(whatif_doc),
             }
         )
     return {"generated_at": now, "products": products}
 
 
-def _grant_sources(entries: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
+def _grant_sources(entries: list[tuple[str, dict[str, str]]], keys: ProductKeys) -> dict[str, str]:
     """User → how their latest grant came (login, session, pat, api...), from audit entries newest first."""
     sources: dict[str, str] = {}
+    granted = "would_grant:granted" if keys.shadow else "grant:granted"
     for _id, fields in entries:
-        if fields.get("action") == "grant:granted" and fields.get("user") not in sources:
+        if fields.get("action") == granted and fields.get("user") not in sources:
             sources[fields["user"]] = fields.get("source", "")
     return sources
 
@@ -82,16 +97,28 @@ def render(doc: dict[str, Any]) -> str:
     lines = []
     for p in doc["products"]:
         cap = "no cap" if p["effective_cap"] is None else str(p["effective_cap"])
+        shadow = p["mode"] == "shadow"
+        label = "SHADOW (observing only: would-be seats, no licence changed) " if shadow else ""
+        would = "would be " if shadow else ""
         lines.append(
-            f"{p['product']} ({p['kind']}, group {p['license_group']}): "
-            f"{p['seats_used']} / {cap} seats used, {len(p['queue'])} waiting"
+            f"{label}{p['product']} ({p['kind']}, group {p['license_group']}): "
+            f"{p['seats_used']} / {cap} seats {would}used, {len(p['queue'])} {would}waiting, "
+            f"peak {p['peak_seats']}{_when(p['peak_at'])}"
         )
         for u in p["licensed"]:
             held = " (held)" if u["held_until"] else ""
             lines.append(f"  {u['user']:<24} idle {_fmt(u['idle_seconds'])}{held}")
         for q in p["queue"]:
-            lines.append(f"  waiting: {q['user']:<15} for {_fmt(q['waiting_seconds'])}")
+            lines.append(f"  {would}waiting: {q['user']:<15} for {_fmt(q['waiting_seconds'])}")
+        what_if = ", ".join(
+            f"{w['inactivity_minutes']}m: {w['peak_seats']} (now {w['seats_now']})" for w in p["what_if"]["periods"]
+        )
+        lines.append(f"  what-if peak seats by inactivity: {what_if}")
     return "\n".join(lines)
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime(" at %Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else ""
 
 
 def _fmt(seconds: float) -> str:

@@ -98,7 +98,8 @@ class Sweeper:
         revoked = 0
         for user in marked:
             if await self._revoker.complete(product, user, cutoff, "inactive"):
-                metrics.SWEEPER_REVOKES.labels(product.name).inc()
+                if not product.keys.shadow:
+                    metrics.SWEEPER_REVOKES.labels(product.name).inc()
                 revoked += 1
         return revoked
 
@@ -112,5 +113,5 @@ class Sweeper:
             pipe.zrem(keys.queue_seen, *gone)
             await pipe.execute()
             log.info("queue_pruned", product=product.name, users=len(gone))
-        metrics.QUEUE_LENGTH.labels(product.name).set(await self._redis.zcard(keys.queue))
+        metrics.seat_series("QUEUE_LENGTH", keys).labels(product.name).set(await self._redis.zcard(keys.queue))
         return len(gone)

@@ -28,7 +28,9 @@ from grant_worker.lease import Lease
 from grant_worker.product import ProductRuntime
 from grant_worker.reconciler import Reconciler
 from grant_worker.revoker import Revoker
+from grant_worker.shadow import ShadowObserver, WouldBeDirectory
 from grant_worker.sweeper import Sweeper
+from grant_worker.whatif import WhatIf
 from seatgate import logs, redis_conn
 from seatgate.redis_conn import REDIS_UNAVAILABLE, RedisClient
 from seatgate.rules import RulesWatcher
@@ -53,6 +55,7 @@ class GrantWorker:
         self.revoker = Revoker(self.redis, settings.worker.revoke_grace)
         self.handler = GrantHandler(self.redis, self.worker_id, self.revoker, settings.worker.queue_retry_after)
         self.reconciler = Reconciler(self.redis, settings.worker.reconcile_interval)
+        self.whatif = WhatIf(self.redis)
         self._tasks: set[asyncio.Task] = set()
         # Stream entry ids each product's grants under way here were read from: kept
         # claimed (fresh) while they run, and never reclaimed by this worker a second time.
@@ -73,17 +76,23 @@ class GrantWorker:
                 )
             except DirectoryError as exc:
                 raise ConfigError(f"products.{product.name}.upstream", str(exc)) from None
+            shadow = product.mode == "shadow"
+            if shadow:
+                directory = WouldBeDirectory(directory)  # type: ignore[assignment]
             problems = await directory.check()
             if problems:
                 await directory.close()
                 raise ConfigError(f"products.{product.name}", problems[0])
-            runtime = ProductRuntime(product, ProductKeys(product.name), directory)
+            runtime = ProductRuntime(product, ProductKeys(product.name, shadow=shadow), directory)
+            for mode in ("enforce", "shadow"):
+                metrics.PRODUCT_MODE.labels(product.name, mode).set(float(mode == product.mode))
             # Read at scrape time: 1 from the breaker's opening until a trial call succeeds.
             metrics.CIRCUIT_OPEN.labels(product.name).set_function(
                 lambda breaker=directory.breaker: float(breaker.state != "closed")
             )
             self.products.append(runtime)
-            await self._ensure_group(runtime.keys.grants)
+            if not shadow:
+                await self._ensure_group(runtime.keys.grants)
             await seats.refresh(self.redis, runtime)
         log.info(
             "worker_started",
@@ -109,10 +118,12 @@ class GrantWorker:
             self.revoker,
             worker.sweep_interval,
             worker.queue_timeout,
-            extra_duties=[self.reconciler.maybe_run],
+            extra_duties=[self.reconciler.maybe_run, ShadowObserver(self.redis, self.handler), self.whatif],
         )
-        loops = [self._consume(p) for p in self.products]
-        loops += [self._reclaim(p) for p in self.products]
+        # A shadow product's proxies ask for no grant: it has no grant stream to read.
+        enforced = [p for p in self.products if not p.keys.shadow]
+        loops = [self._consume(p) for p in enforced]
+        loops += [self._reclaim(p) for p in enforced]
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
         # The worker classifies nothing, but its seatgate_rules_version tells ops which version is stored.
         loops.append(RulesWatcher(self.redis, on_change=lambda version, _: metrics.RULES_VERSION.set(version)).run())

@@ -46,6 +46,7 @@ class TrafficClassifier:
         if product.context_path:
             path = strip_context_path(path, product.context_path)
         headers = self.read_headers(request)
+        assert self.classifier is not None, "classify() before use()"
         decision = self.classifier.classify(
             product_kind=product.kind,
             product_name=product.name,

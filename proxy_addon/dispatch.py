@@ -39,7 +39,7 @@ def hook_args(event: hooks.Hook) -> list[Any]:
     """``event.args()`` without asking ``dataclasses.fields`` on every event."""
     names = _FIELDS.get(type(event))
     if names is None:
-        names = _FIELDS[type(event)] = tuple(field.name for field in dataclasses.fields(event))
+        names = _FIELDS[type(event)] = tuple(field.name for field in dataclasses.fields(event))  # type: ignore[arg-type]
     return [getattr(event, name) for name in names]
 
 
@@ -183,7 +183,7 @@ class LeanConnectionHandler(ProxyConnectionHandler):
         """Run the hook's handlers; True when they are done, False when a task finishes them
         and then reports the completion itself."""
         (data,) = hook_args(hook)  # mitmproxy's hooks carry one argument
-        rest = self.master.addons.run_now(hook)
+        rest = self.master.addons.run_now(hook)  # type: ignore[attr-defined]  # LeanMaster's addon manager
         if rest is None and not (isinstance(data, flow.Flow) and data.intercepted):
             return True
         task = asyncio.create_task(self._finish_hook(hook, rest, data), name=f"handle_hook({hook.name})")
@@ -211,7 +211,7 @@ def use_inline_hooks() -> bool:
     if not mitmproxy_version.VERSION.startswith("11."):
         logger.warning("mitmproxy %s: hooks run in tasks (in-place hooks need mitmproxy 11)", mitmproxy_version.VERSION)
         return False
-    mode_servers.ProxyConnectionHandler = LeanConnectionHandler
+    mode_servers.ProxyConnectionHandler = LeanConnectionHandler  # type: ignore[misc]
     return True
 
 

@@ -8,7 +8,7 @@ grants are failed at once rather than left to run into their deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from proxy_addon import metrics
@@ -30,9 +30,11 @@ class EventListener:
         handlers: list[Handler],
         on_connected: Callable[[], Any],
         on_lost: Callable[[], None],
+        shadow: Collection[str] = (),
     ):
         self._redis = redis
-        self._channels = {ProductKeys(p).events: p for p in products}
+        # A product in shadow mode: the worker's would-be grants and revokes (see LicenceView).
+        self._channels = {ProductKeys(p, shadow=p in shadow).events: p for p in products}
         self._handlers = handlers
         self._on_connected = on_connected
         self._on_lost = on_lost

@@ -67,7 +67,9 @@ def needed(flow: http.HTTPFlow, state: FlowState) -> FollowUp:
                 todo |= FollowUp.CLAIM_REJECTED
         elif named == "anonymous" and added(grant) and "AUTHORISATION_FAILED" not in (reason or ""):
             todo |= FollowUp.CREDENTIAL_REJECTED
-    if grant is None and licence_refusal(status, reason) and state.verdict == "activity" and not state.answered:
+    # Shadow mode grants nothing: a licence refusal is the product's own answer, as today.
+    refused = grant is None and licence_refusal(status, reason) and state.verdict == "activity"
+    if refused and not state.answered and state.product.mode != "shadow":
         todo |= FollowUp.REPLAY
     return todo
 

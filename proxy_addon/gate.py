@@ -23,6 +23,7 @@ from proxy_addon.record import ActivityRecorder
 from proxy_addon.replay import not_replayable
 from proxy_addon.responses import busy_response, waiting_response
 from seatgate import logs
+from seatgate.policy import refreshes_seat
 from seatgate.settings import ProductSettings, ProxySettings
 
 log = logs.get("seatgate.proxy")
@@ -81,6 +82,9 @@ class Gate:
             # App-link traffic is another server acting for the user: by default it
             # keeps a licensed user licensed but never takes a seat on its own.
             state.verdict = "passive"
+        if product.mode == "shadow":
+            self._observe_only(state, identity)
+            return None
         if not identity.confirmed:
             return self._admit_claim(flow, state, identity)
         user = identity.user
@@ -105,6 +109,13 @@ class Gate:
             _answer_unstreamed(flow)
             return None
         return _admitted_then_answer_unstreamed(flow, admitting)
+
+    def _observe_only(self, state: FlowState, identity: Identity) -> None:
+        """Shadow mode: record what enforce mode would count; hold, queue or ask for nothing.
+        A claimed name counts once the upstream's answer confirms it (Learner.from_answer)."""
+        user = identity.user
+        if identity.confirmed and refreshes_seat(state.verdict, self._view.is_licensed(state.product.name, user)):
+            self._record.activity(state.product, user)
 
     async def _grant_then_record(self, flow: http.HTTPFlow, state: FlowState, identity: Identity) -> None:
         self._claims.note_grant_ahead(state.product.name, identity.user)

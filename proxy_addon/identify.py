@@ -147,9 +147,9 @@ class Identifier:
             if creds.session is not None and cookie and self.asks_current_user(product):
                 user = await self._current_user.resolve(product, creds.session, cookie)
                 if user is not None:
-                    for digest in (creds.session, creds.rememberme):
-                        if digest is not None:
-                            self.identities.learn(product.name, digest, user)
+                    for cookie_digest in (creds.session, creds.rememberme):
+                        if cookie_digest is not None:
+                            self.identities.learn(product.name, cookie_digest, user)
         return self._decide(product, creds, looked_up=True)  # type: ignore[return-value]
 
     def _decide(

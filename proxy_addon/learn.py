@@ -95,7 +95,11 @@ class Learner:
         if self._claims.granted_ahead:
             self._claims.confirmed(product.name, user)
         if verdict == "authenticated":
-            return  # right credentials refused for the licence: the response hook grants and replays
+            # Right credentials refused for the licence: the response hook grants and replays;
+            # in shadow mode, which grants nothing, the user's real activity is a would-be seat.
+            if product.mode == "shadow" and state.verdict == "activity":
+                self._record.activity(product, user)
+            return
         for header in answer.cookies:
             self._cookie(product, header, user)
         # Not counted at request time (identity unknown, wrong, or only claimed): count this
@@ -103,6 +107,8 @@ class Learner:
         counted = identity is not None and identity.confirmed and identity.user == user
         if not counted and state.verdict in ("activity", "passive") and self._view.is_licensed(product.name, user):
             self._record.activity(product, user)
+        elif not counted and product.mode == "shadow" and state.verdict == "activity":
+            self._record.activity(product, user)  # upstream vouched for the user: a would-be seat
         if claim is not None and verdict == "confirmed" and state.verdict == "activity" and product.also_grant:
             vouched, client = Identity(user, claim.source, True), self._client_of(flow)
             for linked in product.also_grant:

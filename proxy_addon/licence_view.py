@@ -8,6 +8,7 @@ anything a dropped pub/sub connection missed.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from proxy_addon import metrics
 from seatgate.protocol import Event, GrantEvent
@@ -19,7 +20,11 @@ EXCLUDED_TTL = 300.0
 
 
 class LicenceView:
-    def __init__(self, products: list[str]):
+    """For a product in shadow mode (named in ``shadow``) the view is of the would-be seat
+    state: who would hold a seat, which is what decides whether a passive request keeps one."""
+
+    def __init__(self, products: list[str], shadow: Collection[str] = ()):
+        self._keys = {p: ProductKeys(p, shadow=p in shadow) for p in products}
         self._licensed: dict[str, set[str]] = {p: set() for p in products}
         self._excluded: dict[str, dict[str, float]] = {p: {} for p in products}
 
@@ -45,6 +50,6 @@ class LicenceView:
     async def reload(self, redis: RedisClient) -> None:
         """Replace the local sets with Redis's truth (raises RedisError on failure)."""
         for product in self._licensed:
-            users = await redis.hkeys(ProductKeys(product).licensed)
+            users = await redis.hkeys(self._keys[product].licensed)
             self._licensed[product] = set(users)
             metrics.LICENSED_CACHED.labels(product=product).set(len(users))

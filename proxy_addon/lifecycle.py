@@ -48,7 +48,10 @@ class ProxyServices:
         self.claims = ClaimGuard(self.redis, proxy)
         self.current_user = CurrentUser(proxy.current_user_timeout)
         self.replayer = Replayer(proxy.replay_timeout)
-        self.view = LicenceView(names)
+        # A shadow product's view follows the worker's would-be seat state, so that a passive
+        # request keeps a would-be seat exactly as it would keep a real one.
+        shadow = {p.name for p in settings.products if p.mode == "shadow"}
+        self.view = LicenceView(names, shadow)
         # The in-flight marker outlives the proxy's wait so that a slow grant is not
         # asked for twice; it expires so that a grant lost with a dead worker is retried.
         self.grants = GrantClient(self.redis, inflight_ttl=max(proxy.grant_timeout * 2, 30.0))
@@ -58,6 +61,7 @@ class ProxyServices:
             [self.view.apply, self.grants.resolve],
             on_connected=self._on_redis_connected,
             on_lost=lambda: self.grants.abandon_all("events connection lost"),
+            shadow=shadow,
         )
         self._watcher = RulesWatcher(self.redis, on_change=on_rules_changed, check_interval=1.0)
         self._tasks: list[asyncio.Task] = []

@@ -99,9 +99,9 @@ class WriteBehind:
         for product, bucket in activity.items():
             keys = self._keys.setdefault(product, ProductKeys(product))
             pipe.zadd(keys.activity, bucket, gt=True)
-        for product, bucket in identities.items():
+        for product, owners in identities.items():
             keys = self._keys.setdefault(product, ProductKeys(product))
-            for digest, user in bucket.items():
+            for digest, user in owners.items():
                 ttl = self._ttl_by_kind.get(digest.partition(":")[0], self._identity_ttl)
                 pipe.set(keys.identity(digest), user, ex=ttl)
         started = time.perf_counter()
@@ -119,6 +119,6 @@ class WriteBehind:
         for product, bucket in activity.items():
             for user, ts in bucket.items():
                 self.activity(product, user, ts)
-        for product, bucket in identities.items():
-            for digest, user in bucket.items():
+        for product, owners in identities.items():
+            for digest, user in owners.items():
                 self.identity(product, digest, user)

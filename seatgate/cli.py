@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from seatgate.settings import ConfigError
 
@@ -23,11 +24,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("seatgate.report.cli", "licence sizing report from access logs"),
     "status": ("grant_worker.status", "seats, queue and licensed users per product"),
     "doctor": ("grant_worker.doctor", "check the upstream set-up and say how to fix it"),
+    "setup": ("grant_worker.setup", "move application access to the licence group (plan, --apply, --revert)"),
 }
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

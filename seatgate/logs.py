@@ -26,4 +26,6 @@ def configure(level: str = "info", fmt: str = "json") -> None:
 
 
 def get(name: str, **bound: object) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name).bind(**bound)
+    # Lazy: the logger takes the configuration in force when it first logs, not the one at
+    # import time (modules create their loggers before a command calls configure()).
+    return structlog.get_logger(name, **bound)

@@ -132,7 +132,7 @@ class GrantEvent:
         if not isinstance(user, str) or not user:
             raise ProtocolError("event without a user")
         try:
-            kind = Event(doc.get("type"))
+            kind = Event(str(doc.get("type")))
         except ValueError:
             raise ProtocolError(f"unknown event type {doc.get('type')!r}") from None
         position, retry_after = doc.get("position"), doc.get("retry_after")

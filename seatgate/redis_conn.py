@@ -12,7 +12,7 @@ cluster client behaves differently are evened out here (see :class:`_Cluster`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -99,7 +99,7 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
 
 # What every part of seatgate holds as "the Redis client": a plain or Sentinel-managed
 # client, or a Cluster client (see connect()).
-RedisClient = aioredis.Redis | RedisCluster
+RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 
 
 def connect(url: str, **kwargs: Any) -> RedisClient:

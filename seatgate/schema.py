@@ -28,25 +28,40 @@ GROUP = "workers"  # consumer group of every grant stream
 
 @dataclass(frozen=True, slots=True)
 class ProductKeys:
-    """Key names of one product. Build once per product and reuse."""
+    """Key names of one product. Build once per product and reuse.
+
+    With ``shadow`` set (``mode = "shadow"``) the seat state — seat states, cap, queue,
+    holds, in-flight markers, grant stream, events — lives under ``sg:{<product>}:shadow:``
+    instead: a would-be state that nothing in enforce mode reads, so that nothing recorded
+    in shadow mode can pass for a real grant after the switch. What the proxies observe
+    (activity, identities, upstream seat figures) and the audit stream are shared.
+    """
 
     product: str
+    shadow: bool = False
 
     def _k(self, name: str) -> str:
         return f"{PREFIX}:{{{self.product}}}:{name}"
 
+    def _seat(self, name: str) -> str:
+        return self._k(f"shadow:{name}" if self.shadow else name)
+
+    @property
+    def mode(self) -> str:
+        return "shadow" if self.shadow else "enforce"
+
     # seat states: HASH user → epoch seconds when the state was entered
     @property
     def licensed(self) -> str:
-        return self._k("licensed")
+        return self._seat("licensed")
 
     @property
     def granting(self) -> str:
-        return self._k("granting")
+        return self._seat("granting")
 
     @property
     def revoking(self) -> str:
-        return self._k("revoking")
+        return self._seat("revoking")
 
     # ZSET user → epoch seconds of the last real activity
     @property
@@ -56,12 +71,12 @@ class ProductKeys:
     # ZSET user → epoch seconds until which the user is kept licensed (grant API holds)
     @property
     def holds(self) -> str:
-        return self._k("holds")
+        return self._seat("holds")
 
     # STRING: effective seat cap for managed users; absent means no cap known yet
     @property
     def cap(self) -> str:
-        return self._k("cap")
+        return self._seat("cap")
 
     # HASH: seat figures from the upstream licence and when they were read
     @property
@@ -76,24 +91,24 @@ class ProductKeys:
     # ZSET user → epoch seconds of arrival: users waiting for a free seat (FIFO)
     @property
     def queue(self) -> str:
-        return self._k("queue")
+        return self._seat("queue")
 
     # ZSET user → epoch seconds the user last asked (a waiting page retries); users who
     # stop asking leave the queue
     @property
     def queue_seen(self) -> str:
-        return self._k("queue:seen")
+        return self._seat("queue:seen")
 
     # STRING with TTL: one grant in flight per user across all proxies
     def inflight(self, user: str) -> str:
-        return self._k(f"inflight:{user}")
+        return self._seat(f"inflight:{user}")
 
     # STREAM of protocol.GrantRequest entries (grants, and rollbacks when upstream rejected
     # the credentials a grant was just made for), read by the consumer group GROUP; about
     # protocol.GRANT_STREAM_MAXLEN entries are kept.
     @property
     def grants(self) -> str:
-        return self._k("grants")
+        return self._seat("grants")
 
     # STRING counter with TTL (claim_cooldown, renewed by each rejection): upstream rejected
     # claimed credentials for user this many times; while it exists no proxy grants a claim
@@ -113,7 +128,30 @@ class ProductKeys:
     # pub/sub channel: grant results and seat changes (protocol.GrantEvent as JSON)
     @property
     def events(self) -> str:
-        return self._k("events")
+        return self._seat("events")
+
+    # HASH: most seats held at once and when (peak, peak_at), since the run began (since);
+    # kept for the would-be state of a shadow product
+    @property
+    def peak(self) -> str:
+        return self._seat("peak")
+
+    # STRING: epoch seconds up to which the activity ZSET has been read by the live
+    # observers (would-be grants, what-if timelines); each reads from here on
+    def watermark(self, reader: str) -> str:
+        return self._k(f"watermark:{reader}")
+
+    # STRING (JSON): the application role's groups before `seatgate setup --apply` changed
+    # them, which `seatgate setup --revert` restores; never overwritten while it exists
+    @property
+    def setup_snapshot(self) -> str:
+        return self._k("setup:snapshot")
+
+    # HASH: live what-if, per inactivity in seconds: "<s>:peak", "<s>:peak_at", "<s>:now",
+    # plus "since" (when the observation began)
+    @property
+    def whatif(self) -> str:
+        return self._k("whatif")
 
     # LIST of recent request lines, newest first, capped at REQUEST_SAMPLE_MAXLEN: JSON
     # {"m": method, "p": path, "q": [query parameter names], "v": verdict, "t": epoch
@@ -253,6 +291,17 @@ FINISH_REVOKE = """
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
+# Seat peak: record the seats held now if more than the peak so far.
+# KEYS: peak, licensed, granting, revoking
+# ARGV: now
+RECORD_PEAK = """
+redis.call('HSETNX', KEYS[1], 'since', ARGV[1])
+local used = redis.call('HLEN', KEYS[2]) + redis.call('HLEN', KEYS[3]) + redis.call('HLEN', KEYS[4])
+local peak = tonumber(redis.call('HGET', KEYS[1], 'peak') or '-1')
+if used > peak then redis.call('HSET', KEYS[1], 'peak', used, 'peak_at', ARGV[1]) end
+return used
+"""
+
 # Lease of the sweeper: renew or release only if we still hold it (compare-and-set).
 # KEYS: lease;  ARGV: owner, ttl_ms
 RENEW_LEASE = """
@@ -275,6 +324,7 @@ ALL_SCRIPTS = (
     CONFIRM_REVOKE,
     ABORT_REVOKE,
     FINISH_REVOKE,
+    RECORD_PEAK,
     RENEW_LEASE,
     RELEASE_LEASE,
 )

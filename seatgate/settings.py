@@ -110,6 +110,10 @@ class _Section(BaseModel):
 class ProductSettings(_Section):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     kind: Literal["jira", "confluence"]
+    # "shadow": observe only. The proxy identifies and records activity but never holds,
+    # queues or refuses a request; the worker keeps a would-be seat state under keys of
+    # its own and never writes the directory. Switching to "enforce" needs a restart only.
+    mode: Literal["enforce", "shadow"] = "enforce"
     upstream: HttpUrl
     license_group: str = Field(min_length=1)
     app_role: str = "jira-software"

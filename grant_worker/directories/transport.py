@@ -15,7 +15,7 @@ import json as jsonlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -38,6 +38,8 @@ class Reply:
 
     status: int
     body: Any
+    # Response headers, for the few calls that need one (the ETag of an application role).
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -142,6 +144,7 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Make the call; return any answer below 500 (429 aside), raise after the last retry.
 
@@ -149,7 +152,9 @@ class Transport:
         and :class:`DirectoryError` when every attempt failed.
         """
         attempts = (self.retries if retries is None else retries) + 1
-        headers = {"Authorization": authorization} if authorization else {}
+        headers = dict(headers or {})
+        if authorization:
+            headers["Authorization"] = authorization
         if method != "GET":
             # Atlassian's XSRF check refuses non-GET requests from clients without it.
             headers["X-Atlassian-Token"] = "no-check"
@@ -177,6 +182,7 @@ class Transport:
                 ) as resp:
                     body = await _read_body(resp)
                     status = resp.status
+                    answer_headers = resp.headers.copy()  # case-insensitive
             except TimeoutError:
                 outcome, detail = "timeout", f"no answer within {self.timeout.total:g}s"
             except aiohttp.ClientError as exc:
@@ -188,7 +194,7 @@ class Transport:
                 raise
             elapsed = time.monotonic() - started
             if status is not None:
-                reply = Reply(status, body)
+                reply = Reply(status, body, answer_headers)
                 if status < 500 and status not in RETRYABLE_4XX:
                     self.breaker.success()
                     self._observe(op, "ok" if reply.ok else str(status), elapsed)

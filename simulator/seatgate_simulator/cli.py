@@ -36,6 +36,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--license-group", default=None, help="licence group (default jira-software-users / confluence-users)"
     )
+    parser.add_argument(
+        "--access-groups",
+        default=None,
+        help="comma-separated groups the Jira application role grants at start (default: the licence group); "
+        "missing ones are created holding every user",
+    )
 
 
 def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-line reason
@@ -48,6 +54,7 @@ def _config(args: argparse.Namespace):  # -> SimConfig; ValueError with a one-li
         users=args.users,
         seats=DEFAULT_SEATS if args.seats is None else args.seats,
         license_group=args.license_group,
+        access_groups=tuple(g.strip() for g in args.access_groups.split(",")) if args.access_groups else (),
         latency_ms=args.latency_ms,
         fail_rate=args.fail_rate,
         ausername=not args.no_ausername,

@@ -24,6 +24,10 @@ class SimConfig:
     users: int = 0  # extra users user0001..userNNNN besides admin and the five named users
     seats: int = DEFAULT_SEATS
     license_group: str | None = None  # None → the product's default group
+    # Groups the application role grants at start (Jira); () → the licence group alone. A
+    # group named here that does not exist is created holding every user (the usual
+    # "everyone has access" set-up before a cut-over to a floating group).
+    access_groups: tuple[str, ...] = ()
     latency_ms: float = 0.0  # added to directory calls only
     fail_rate: float = 0.0  # share of directory calls answered with 500
     timeout_rate: float = 0.0  # share of directory calls that hang for timeout_s first
@@ -64,6 +68,8 @@ class SimConfig:
             raise ValueError("seats must not be negative")
         if self.license_group is not None and not self.license_group.strip():
             raise ValueError("license group must not be empty")
+        if any(not g.strip() for g in self.access_groups):
+            raise ValueError("access groups must not be empty names")
         check_faults(self.fail_rate, self.latency_ms, self.timeout_rate, self.timeout_s)
         if not self.poll_interval > 0:
             raise ValueError("poll interval must be positive")

@@ -14,6 +14,8 @@ the licence group is never refused for lack of seats: that is seatgate's job to 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +33,7 @@ from seatgate_simulator.context import (
     rest_error,
     state_of,
 )
-from seatgate_simulator.faults import body_name, directory_call, path, query, rpc_args
+from seatgate_simulator.faults import body_name, directory_call, json_body, path, query, rpc_args
 from seatgate_simulator.state import AlreadyMember, NotMember, SimState, UnknownGroup, UnknownUser, User
 from seatgate_simulator.templating import AVATAR_URL
 
@@ -85,8 +87,8 @@ def application_role(state: SimState, key: str) -> dict[str, Any]:
         return {
             "key": SOFTWARE_ROLE,
             "name": "Jira Software",
-            "groups": [state.license_group],
-            "defaultGroups": [state.license_group],
+            "groups": list(state.role_groups),
+            "defaultGroups": list(state.role_default_groups),
             "selectedByDefault": False,
             "defined": True,
             "numberOfSeats": state.seats,
@@ -206,7 +208,21 @@ async def jira_group_members(request: web.Request, _user: str | None, group: str
 async def jira_application_roles(request: web.Request, _u: str | None, _g: str | None) -> web.StreamResponse:
     require_admin(request)
     state = state_of(request)
-    return json_response([application_role(state, SOFTWARE_ROLE), application_role(state, CORE_ROLE)])
+    response = json_response([application_role(state, SOFTWARE_ROLE), application_role(state, CORE_ROLE)])
+    response.headers["ETag"] = roles_version(state)
+    return response
+
+
+def roles_version(state: SimState) -> str:
+    """The version hash of the application roles, sent as ETag and checked against If-Match."""
+    text = json.dumps([state.role_groups, state.role_default_groups])
+    return '"' + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16] + '"'
+
+
+def _role_answer(state: SimState, key: str) -> web.Response:
+    response = json_response(application_role(state, key))
+    response.headers["ETag"] = roles_version(state)
+    return response
 
 
 @directory_call("application_role", query(None, None))
@@ -215,7 +231,66 @@ async def jira_application_role(request: web.Request, _u: str | None, _g: str | 
     key = request.match_info["key"]
     if key not in (SOFTWARE_ROLE, CORE_ROLE):
         return rest_error("jira", 404, f"Application role '{key}' not found.")
-    return json_response(application_role(state_of(request), key))
+    return _role_answer(state_of(request), key)
+
+
+async def _role_target(request: web.Request) -> tuple[str | None, str | None]:
+    return None, request.match_info.get("key")
+
+
+@directory_call("update_role", _role_target)
+async def jira_update_application_role(request: web.Request, _u: str | None, _g: str | None) -> web.StreamResponse:
+    """PUT /rest/api/2/applicationrole/{key}: only groups and defaultGroups change (key and name
+    changes are ignored, as documented); with If-Match, only while the version hash is the
+    server's. The answers to a stale hash (412) and to unknown groups (400) are the
+    simulator's reading: the documentation names the header, not the refusal."""
+    require_admin(request)
+    state = state_of(request)
+    key = request.match_info["key"]
+    if key not in (SOFTWARE_ROLE, CORE_ROLE):
+        return rest_error("jira", 404, f"Application role '{key}' not found.")
+    if key != SOFTWARE_ROLE:
+        return rest_error("jira", 400, f"The simulator does not model changes to '{key}'.")
+    wanted = request.headers.get("If-Match")
+    if wanted is not None and wanted != roles_version(state):
+        return rest_error("jira", 412, "The application roles have changed since they were read.")
+    body = await json_body(request)
+    groups = body.get("groups") if isinstance(body, dict) else None
+    defaults = body.get("defaultGroups", []) if isinstance(body, dict) else None
+    if not _string_list(groups) or not _string_list(defaults) or groups is None or defaults is None:
+        return rest_error("jira", 400, "groups and defaultGroups must be lists of group names.")
+    try:
+        state.set_role_groups(groups, defaults)
+    except UnknownGroup as exc:
+        return rest_error("jira", 400, f"Group '{exc}' does not exist.")
+    except ValueError as exc:
+        return rest_error("jira", 400, str(exc).capitalize() + ".")
+    return _role_answer(state, key)
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+async def _group_body(request: web.Request) -> tuple[str | None, str | None]:
+    body = await json_body(request)
+    name = body.get("name") if isinstance(body, dict) else None
+    return None, name if isinstance(name, str) else None
+
+
+@directory_call("create_group", _group_body)
+async def jira_create_group(request: web.Request, _u: str | None, group: str | None) -> web.StreamResponse:
+    """POST /rest/api/2/group {"name": G} → 201 with the group; an existing name → 400."""
+    require_admin(request)
+    state = state_of(request)
+    if not group or not group.strip():
+        return rest_error("jira", 400, "You must specify a valid group name.")
+    try:
+        state.create_group(group)
+    except AlreadyMember:
+        return rest_error("jira", 400, "A group or user with this name already exists.")
+    bean = {"name": group, "self": f"{base_url(request)}/rest/api/2/group?groupname={quote(group)}"}
+    return json_response(bean, 201)
 
 
 async def jira_myself(request: web.Request) -> web.StreamResponse:
@@ -380,6 +455,8 @@ def add_routes(app: web.Application, product: str) -> None:
         r.add_get("/rest/api/2/group/member", jira_group_members)
         r.add_get("/rest/api/2/applicationrole", jira_application_roles)
         r.add_get("/rest/api/2/applicationrole/{key}", jira_application_role)
+        r.add_put("/rest/api/2/applicationrole/{key}", jira_update_application_role)
+        r.add_post("/rest/api/2/group", jira_create_group)
         r.add_get("/rest/api/2/myself", jira_myself)
         r.add_get("/rest/api/2/user", jira_get_user)
         return

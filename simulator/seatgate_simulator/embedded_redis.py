@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 
 class EmbeddedRedis:
@@ -15,7 +16,7 @@ class EmbeddedRedis:
         self.port = port
         self.kind = ""
         self._proc: subprocess.Popen | None = None
-        self._server = None
+        self._server: Any = None  # fakeredis's TcpFakeServer, when that stands in
         self._dir: tempfile.TemporaryDirectory | None = None
 
     @property

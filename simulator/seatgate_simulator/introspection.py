@@ -1,7 +1,7 @@
 """Test-only introspection API under ``/__sim/`` (never recorded, never authenticated).
 
 * ``GET /__sim/state[?requests=0|N][&since=SEQ]`` — licence group, members, high-water mark,
-  seats, the request log (all, none, the last N, or those after sequence number SEQ) and the
+  application role groups, seats, the request log (all, none, the last N, or those after sequence number SEQ) and the
   directory-call log;
 * ``POST /__sim/reset`` — back to the initial state (members, sessions, tokens, logs, faults,
   toggles);
@@ -43,6 +43,8 @@ def snapshot(state: SimState, requests: int | None, since: int) -> dict[str, Any
             "over_licence": state.over_licence,
         },
         "groups": {name: len(members) for name, members in sorted(state.groups.items())},
+        # Application access: the groups whose members may log in (Jira's application role).
+        "application_role": {"groups": list(state.role_groups), "defaultGroups": list(state.role_default_groups)},
         "sessions": len(state.sessions),
         "tokens": len(state.tokens),
         "faults": dataclasses.asdict(state.faults),

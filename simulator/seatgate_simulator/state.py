@@ -201,6 +201,11 @@ class SimState:
         self.confluence_api = cfg.confluence_api
         self.poll_interval = cfg.poll_interval
         self.faults = Faults(cfg.fail_rate, cfg.latency_ms, cfg.timeout_rate, cfg.timeout_s)
+        # Application access (Jira's application role): the groups whose members may log in.
+        self.role_groups: list[str] = list(cfg.access_groups or (cfg.group,))
+        for group in self.role_groups:
+            self.groups.setdefault(group, {*staff, ADMIN})
+        self.role_default_groups: list[str] = self.role_groups[:1]
         self.max_members = len(self.groups[cfg.group])
         self.sessions: dict[str, Session] = {}
         self.remember_me: dict[str, str] = {}  # cookie value → user
@@ -229,7 +234,27 @@ class SimState:
         return name in self.users and secrets.compare_digest(name.encode(), password.encode())
 
     def is_licensed(self, name: str | None) -> bool:
-        return name is not None and name in self.groups[self.config.group]
+        """Whether the user has application access: a member of a group the role grants."""
+        return name is not None and any(name in self.groups.get(g, ()) for g in self.role_groups)
+
+    def licensed_users(self) -> set[str]:
+        if len(self.role_groups) == 1:  # the usual case: no copy
+            return self.groups.get(self.role_groups[0], set())
+        return set().union(*(self.groups.get(g, set()) for g in self.role_groups))
+
+    def create_group(self, group: str) -> None:
+        if group in self.groups or group in self.users:
+            raise AlreadyMember(group)  # Jira: "A group or user with this name already exists."
+        self.groups[group] = set()
+
+    def set_role_groups(self, groups: list[str], default_groups: list[str]) -> None:
+        """Jira's application role update: only groups and default groups change."""
+        unknown = [g for g in [*groups, *default_groups] if g not in self.groups]
+        if unknown:
+            raise UnknownGroup(unknown[0])
+        if not set(default_groups) <= set(groups):
+            raise ValueError("default groups must be among the role's groups")
+        self.role_groups, self.role_default_groups = list(dict.fromkeys(groups)), list(dict.fromkeys(default_groups))
 
     def is_admin(self, name: str | None) -> bool:
         return name is not None and name in self.groups[self.config.admin_group]
@@ -279,7 +304,7 @@ class SimState:
 
     @property
     def seats_used(self) -> int:
-        return len(self.groups[self.config.group])
+        return len(self.licensed_users())
 
     @property
     def seats_remaining(self) -> int:

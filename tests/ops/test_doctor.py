@@ -124,12 +124,14 @@ async def test_healthy_setup(upstream, tmp_path):
         "jira/licence-group": OK,
         "jira/websudo": OK,
         "jira/notifications": OK,
+        "jira/cutover": OK,
         "wiki/upstream": OK,
         "wiki/clock": OK,
         "wiki/directory": OK,
         "wiki/admin-login": OK,
         "wiki/group-access": OK,
         "wiki/licence-group": OK,
+        "wiki/cutover": OK,
     }, "\n".join(f.line() for f in findings.values())
     assert "append-only file on" in findings["redis-persistence"].finding
     # directory = auto is resolved by probing, and the doctor says to what.
@@ -206,6 +208,17 @@ async def test_group_in_crowd_is_checked_with_crowd_credentials(upstream, redis_
         redis_url, product(url, directory="crowd", crowd_url=url, crowd_app="seatgate", crowd_password="wrong")
     )
     assert bad["jira/group-access"].status == FAIL, bad["jira/group-access"].line()
+
+
+@pytest.mark.parametrize("kind", ["jira", "confluence"])
+async def test_other_groups_granting_the_application_are_found_until_setup(kind, upstream, redis_url):
+    group = "jira-software-users" if kind == "jira" else "confluence-users"
+    url = await upstream(kind, access_groups=(group, "staff"))
+    findings = await product_findings(redis_url, product(url, kind))
+    cutover = findings[f"{kind}/cutover"]
+    assert cutover.status == WARN, cutover.line()
+    assert "seatgate setup --product" in cutover.fix
+    assert ("staff also grants" if kind == "jira" else "another group still has Can use") in cutover.finding
 
 
 async def test_unreachable_upstream_stops_that_product(redis_url):

@@ -126,13 +126,20 @@ function renderProducts(products) {
     const cap = p.effective_cap;
     const share = cap ? Math.min(1, p.seats_used / cap) : 0;
     const licence = p.upstream_licence;
-    return el("div", { class: "card product", "data-product": p.product },
-      el("h2", {}, p.product, " ", el("span", { class: "muted" }, `${p.kind}, group ${p.license_group}`)),
+    const shadow = p.mode === "shadow";
+    const peakAt = p.peak_at ? ` at ${stamp(p.peak_at)}` : "";
+    return el("div", { class: `card product${shadow ? " shadow" : ""}`, "data-product": p.product, "data-mode": p.mode },
+      el("h2", {}, p.product, " ", shadow ? el("span", { class: "pill shadow-label" }, "SHADOW") : null, " ",
+        el("span", { class: "muted" }, `${p.kind}, group ${p.license_group}`)),
+      shadow ? el("div", { class: "muted" }, "observing only: would-be seats, no licence is changed") : null,
       el("div", { class: "big seats" }, `${p.seats_used} / ${cap === null ? "no cap" : cap}`),
       el("div", { class: `meter${share >= 1 ? " full" : share >= 0.85 ? " high" : ""}` },
         el("div", { style: null, "data-share": share.toFixed(3) })),
-      el("div", { class: "muted" }, "seats used / effective cap · ",
-        `${p.queue.length} waiting · inactivity ${duration(p.inactivity_seconds)}`),
+      el("div", { class: "muted" }, shadow ? "seats that would be used / cap · " : "seats used / effective cap · ",
+        `${p.queue.length} ${shadow ? "would wait" : "waiting"} · inactivity ${duration(p.inactivity_seconds)}`),
+      el("div", { class: "muted peak" }, `peak ${p.peak_seats}${peakAt}`),
+      el("div", { class: "muted what-if" }, "what-if peak by inactivity: ",
+        p.what_if.periods.map((w) => `${w.inactivity_minutes}m ${w.peak_seats}`).join(" · ")),
       licence ? el("div", { class: "muted" },
         `upstream licence: ${licence.used < 0 ? "?" : licence.used} of ${licence.unlimited ? "unlimited" : licence.total}`)
         : null);
