@@ -30,6 +30,7 @@ import ipaddress
 import itertools
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from proxy_addon import metrics
@@ -46,6 +47,12 @@ log = logs.get("seatgate.proxy.claims")
 REDIS_DEADLINE = 2.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(slots=True)
+class GrantAhead:
+    at: float  # when the grant was asked for (monotonic)
+    confirmed: bool = False  # a confirmed identity of the user was seen on this proxy since
 
 
 def client_address(peer: str, forwarded_for: str, trusted: list[Network]) -> str:
@@ -104,10 +111,9 @@ class ClaimGuard:
         self._tokens = itertools.count()
         # product → token → started (monotonic): grants made ahead, upstream's answer pending
         self._waiting: dict[str, dict[int, float]] = {}
-        # (product, user) → [granted at (monotonic), confirmed identity seen since]: grants
-        # made before upstream's answer, which a rejection may roll back. Usually empty, so
-        # the hot path only tests it for truth.
-        self.granted_ahead: dict[tuple[str, str], list[Any]] = {}
+        # (product, user) → grants made before upstream's answer, which a rejection may roll
+        # back. Usually empty, so the hot path only tests it for truth.
+        self.granted_ahead: dict[tuple[str, str], GrantAhead] = {}
         self._background: set[asyncio.Task] = set()
 
     # -- before forwarding ------------------------------------------------------------
@@ -143,7 +149,7 @@ class ClaimGuard:
         """A grant is being made before upstream has answered this request."""
         now = time.monotonic()
         self._prune_granted(now)
-        self.granted_ahead[(product, user)] = [now, False]
+        self.granted_ahead[(product, user)] = GrantAhead(now)
 
     def end(self, product: str, token: int) -> None:
         self._waiting.get(product, {}).pop(token, None)
@@ -153,13 +159,13 @@ class ClaimGuard:
         """Upstream vouched for this user (any credential): a rollback would hit them."""
         entry = self.granted_ahead.get((product, user)) if self.granted_ahead else None
         if entry is not None:
-            entry[1] = True
+            entry.confirmed = True
 
     def may_roll_back(self, product: str, user: str) -> bool:
         """A grant was made ahead for user recently and no confirmed identity of theirs was
         seen on this proxy since (else the real user is active and keeps the seat)."""
         entry = self.granted_ahead.get((product, user))
-        return entry is not None and not entry[1] and time.monotonic() - entry[0] <= ROLLBACK_WINDOW
+        return entry is not None and not entry.confirmed and time.monotonic() - entry.at <= ROLLBACK_WINDOW
 
     async def rejected(
         self,
@@ -231,7 +237,7 @@ class ClaimGuard:
 
     def _prune_granted(self, now: float) -> None:
         if len(self.granted_ahead) > 1000:
-            for key in [k for k, (at, _) in self.granted_ahead.items() if now - at > ROLLBACK_WINDOW]:
+            for key in [k for k, entry in self.granted_ahead.items() if now - entry.at > ROLLBACK_WINDOW]:
                 del self.granted_ahead[key]
 
     async def close(self) -> None:

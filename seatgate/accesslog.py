@@ -36,10 +36,10 @@ import itertools
 import operator
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 FORMATS = ("jira", "confluence", "confluence-docker")
 MAX_BAD_EXAMPLES = 5
@@ -232,7 +232,7 @@ def open_source(source: Source) -> IO[str]:
             raw.close()
             raise
     if isinstance(source, io.TextIOBase):
-        return source  # type: ignore[return-value]
+        return source
     return _text(_gunzipped(source.buffer if hasattr(source, "buffer") else source))  # type: ignore[arg-type]
 
 
@@ -245,7 +245,7 @@ def _gunzipped(buffer: IO[bytes]) -> IO[bytes]:
 
 
 def _text(binary: IO[bytes]) -> IO[str]:
-    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline=None)  # type: ignore[arg-type]
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline=None)
 
 
 def _open_for_parsing(source: Source, stack: contextlib.ExitStack) -> IO[bytes] | IO[str]:
@@ -258,7 +258,7 @@ def _open_for_parsing(source: Source, stack: contextlib.ExitStack) -> IO[bytes] 
         raw = stack.enter_context(open(source, "rb"))  # noqa: SIM115 — closed with the stack
         return stack.enter_context(_gunzipped(raw))
     if isinstance(source, io.TextIOBase):
-        return source  # type: ignore[return-value]
+        return source
     return _gunzipped(source.buffer if hasattr(source, "buffer") else source)  # type: ignore[arg-type]
 
 
@@ -274,8 +274,8 @@ def _text_blocks(stream: IO[bytes] | IO[str]) -> Iterator[str]:
             yield chunk
         return
     decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")("replace"), translate=True)
-    while chunk := stream.read(BLOCK_SIZE):
-        yield decoder.decode(chunk)
+    while data := stream.read(BLOCK_SIZE):
+        yield decoder.decode(data)
     yield decoder.decode(b"", final=True)
 
 
@@ -349,12 +349,14 @@ def iter_rows(sources: Iterable[Source], fmt: str = "auto", stats: ParseStats | 
 
 def iter_report_rows(
     sources: Iterable[Source], fmt: str = "auto", stats: ParseStats | None = None
-) -> Iterator[list[ReportRow]]:
+) -> Generator[list[ReportRow], None, None]:
     """Like :func:`iter_rows`, with only the fields the report reads (see ReportRow)."""
     return _iter_sources(sources, fmt, stats, report=True)
 
 
-def _iter_sources(sources: Iterable[Source], fmt: str, stats: ParseStats | None, report: bool) -> Iterator[list]:
+def _iter_sources(
+    sources: Iterable[Source], fmt: str, stats: ParseStats | None, report: bool
+) -> Generator[list[Any], None, None]:
     check_format(fmt)
     stats = stats if stats is not None else ParseStats()
     clock = _Clock(stats.utc_offsets)
@@ -401,7 +403,7 @@ def _parse(blocks: Iterable[list[str]], fmt: str, stats: ParseStats, clock: _Clo
     last_stamp, last_ts = "", 0.0
     epoch = clock.epoch
     anonymous = _ANONYMOUS
-    rows: list[Row] | list[ReportRow] = []
+    rows: list[Any] = []  # Row or ReportRow tuples, by ``report``
     append = rows.append
     bad = 0  # lines = rows + bad: counting only the rare bad ones saves work per line
     for block in blocks:

@@ -19,7 +19,9 @@ COLOURS = ("#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285")
 class Series:
     label: str
     colour: str
-    points: list[tuple[float, float]]  # pixels, left to right
+    # Runs of points in pixels, left to right; a run ends where the log has no data
+    # (a gap in the line, never a drop to zero).
+    segments: list[list[tuple[float, float]]]
 
 
 @dataclass(slots=True)
@@ -47,10 +49,21 @@ def nice_step(span: float, target: int = 5) -> int:
     return max(1, int(10 * power))
 
 
+def _segments(values: list[int | None], x_of: Any, y_of: Any) -> list[list[tuple[float, float]]]:
+    runs: list[list[tuple[float, float]]] = [[]]
+    for j, v in enumerate(values):
+        if v is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((x_of(j), y_of(v)))
+    return [r for r in runs if r]
+
+
 def line_chart(report: dict[str, Any], width: int = 960, height: int = 360) -> LineChart:
     left, top, right, bottom = 56, 16, width - 16, height - 40
     periods = report["periods"]
-    top_value = max([1] + [max(p["series"]["max_seats"] or [0]) for p in periods])
+    top_value = max([1] + [v for p in periods for v in p["series"]["max_seats"] if v is not None])
     step_y = nice_step(top_value)
     y_max = step_y * math.ceil(top_value / step_y)
     longest = max([1] + [len(p["series"]["max_seats"]) for p in periods])
@@ -65,7 +78,7 @@ def line_chart(report: dict[str, Any], width: int = 960, height: int = 360) -> L
         Series(
             label=f"{p['inactivity']} inactivity (peak {p['peak_seats']})",
             colour=COLOURS[i % len(COLOURS)],
-            points=[(x_of(j), y_of(v)) for j, v in enumerate(p["series"]["max_seats"])],
+            segments=_segments(p["series"]["max_seats"], x_of, y_of),
         )
         for i, p in enumerate(periods)
     ]

@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guess_product(logs: list[str], fmt: str, detect) -> str:  # type: ignore[no-untyped-def]
+def _guess_product(logs: list[str], fmt: str, detect) -> str:
     """jira for the Jira pattern, confluence for the Confluence ones (first file decides)."""
     if fmt == "auto":
         first = next((log for log in logs if log != "-"), None)

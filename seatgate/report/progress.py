@@ -26,7 +26,9 @@ def estimate_lines(sources: Sequence[object]) -> int | None:
         except OSError:
             return None
     try:
-        with open(sources[0], "rb") as f:  # type: ignore[arg-type]
+        first = sources[0]
+        assert isinstance(first, str | os.PathLike)  # checked in the loop above
+        with open(first, "rb") as f:
             sample = f.read(_SAMPLE)
     except (OSError, IndexError):
         return None

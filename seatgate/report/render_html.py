@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from seatgate.report.chart import LineChart, line_chart
+from seatgate.report.render_terminal import days_covered, no_data_lines
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -34,23 +35,37 @@ def render(report: dict[str, Any]) -> str:
         f"<h1>Licence sizing — {escape(report['product'].capitalize())}</h1>",
         f"<p class='muted'>{escape(str(report['from']))} → {escape(str(report['to']))} ({escape(report['time_zone'])}),"
         f" {lines['parsed']:,} requests, rules: {escape(report['rules'])}</p>",
+        f"<p>Days covered: {escape(days_covered(report['days_covered']))}.</p>",
+        *(f"<p class='muted'>{escape(line.strip())}</p>" for line in no_data_lines(report["no_data"])),
         "<div class='cards'>",
-        _card("Registered users", f"{users['registered']:,}", f"tier {users['current_tier']}"),
+        _card(
+            "Registered users" + (" (at least)" if users["registered_is_lower_bound"] else ""),
+            f"{users['registered']:,}",
+            f"tier {users['current_tier']}",
+        ),
         _card("Users with real activity", f"{users['active']:,}", f"of {users['seen']:,} seen"),
     ]
     if main is not None:
         parts += [
             _card(f"Peak seats ({main['inactivity']})", f"{main['peak_seats']:,}", f"tier {main['tier_needed']}"),
-            _card("Seats saved", f"{main['seats_saved']:,}", f"{main['share_saved']:.0%} of registered"),
+            _card("Saving", f"{main['tiers_saved']} tier{'s' if main['tiers_saved'] != 1 else ''}", main["saving"]),
         ]
     parts += [
         _card("Background traffic", f"{req['background_share']:.0%}", f"of {req['total']:,} requests"),
         "</div>",
+        *(
+            [f"<p><b>Registered users come from the logs:</b> {escape(users['registered_note'])}.</p>"]
+            if users["registered_is_lower_bound"]
+            else []
+        ),
         "<h2>Concurrent seats over time</h2>",
-        "<p class='muted'>Most seats held at once in each interval, per inactivity period.</p>",
+        "<p class='muted'>Most seats held at once in each interval, per inactivity period;"
+        " a break in a line is a stretch without log data, not zero seats.</p>",
         _svg_line_chart(line_chart(report)),
         "<h2>Per inactivity period</h2>",
         _periods_table(report["periods"]),
+        f"<p class='muted'>{escape(report['percentile_note'])} Headroom: seats free under the registered"
+        " count at the peak; seats freed inside a tier save nothing.</p>",
         "<h2>Peak seats by hour of the week</h2>",
         f"<p class='muted'>Hours in {escape(report['time_zone'])}.</p><div class='heatmaps'>",
         *(_svg_heatmap(p) for p in report["periods"]),
@@ -60,17 +75,19 @@ def render(report: dict[str, Any]) -> str:
         "<h2>Background traffic</h2>",
         _table(["Rule", "Requests"], [[e["rule"], f"{e['requests']:,}"] for e in req["top_background_endpoints"]]),
     ]
+    parts.append("<h2>Accounts that look 24/7</h2><p class='muted'>Candidates for <code>--exclude-users</code>.</p>")
     if users["service_account_candidates"]:
-        parts += [
-            "<h2>Accounts that look 24/7</h2><p class='muted'>Candidates for <code>--exclude-users</code>.</p>",
+        parts.append(
             _table(
                 ["User", "Hours of day", "Share of hours", "User agent"],
                 [
                     [s["user"], str(s["hours_of_day"]), f"{s['share_of_hours']:.0%}", s["user_agent"]]
                     for s in users["service_account_candidates"]
                 ],
-            ),
-        ]
+            )
+        )
+    else:
+        parts.append("<p>None found.</p>")
     parts += [
         "<h2>Input</h2>",
         f"<p>{lines['read']:,} lines read, {lines['parsed']:,} parsed, {lines['unparseable']:,} unparseable,"
@@ -103,12 +120,13 @@ def _periods_table(periods: list[dict[str, Any]]) -> str:
             f"{p['p95_minute_max']:,}",
             f"{p['p99_minute_max']:,}",
             p["tier_needed"],
-            f"{p['seats_saved']:,} ({p['share_saved']:.0%})",
+            p["saving"],
+            f"{p['headroom_seats']:,}",
             f"{p['seats_taken']:,}",
         ]
         for p in periods
     ]
-    header = ["Inactivity", "Peak", "Peak at", "p95/min", "p99/min", "Tier", "Saved", "Grants"]
+    header = ["Inactivity", "Peak", "Peak at", "p95/min", "p99/min", "Tier", "Saving", "Headroom", "Grants"]
     return _table(header, rows)
 
 
@@ -136,10 +154,11 @@ def _svg_line_chart(chart: LineChart) -> str:
             f"<text x='{x:.1f}' y='{chart.bottom + 16}' text-anchor='middle'>{escape(label)}</text>"
         )
     for s in chart.series:
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in s.points)
+        # One path per series, one subpath per run of data: no data is a gap in the line.
+        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in segment) for segment in s.segments)
         out.append(
-            f"<polyline class='series' fill='none' stroke='{s.colour}' stroke-width='1.5' points='{points}'>"
-            f"<title>{escape(s.label)}</title></polyline>"
+            f"<path class='series' fill='none' stroke='{s.colour}' stroke-width='1.5' d='{d}'>"
+            f"<title>{escape(s.label)}</title></path>"
         )
     for i, s in enumerate(chart.series):
         x = chart.left + i * 230

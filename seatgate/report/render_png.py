@@ -8,6 +8,7 @@ single picture. Text is limited to tick labels drawn with a 3x5 pixel font.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from typing import Any
@@ -96,8 +97,9 @@ def render(report: dict[str, Any], width: int = 960, height: int = 360) -> bytes
     canvas.fill(chart.left, chart.bottom, chart.right, chart.bottom + 1, axis)
     for i, s in enumerate(chart.series):
         colour = _rgb(s.colour)
-        for (x0, y0), (x1, y1) in zip(s.points, s.points[1:], strict=False):
-            canvas.line(x0, y0, x1, y1, colour)
+        for segment in s.segments:
+            for (x0, y0), (x1, y1) in itertools.pairwise(segment):
+                canvas.line(x0, y0, x1, y1, colour)
         x = chart.left + i * 120  # legend: swatch and period ("30m")
         canvas.fill(x, height + 8, x + 24, height + 14, colour)
         canvas.text(x + 30, height + 6, s.label.split(" ")[0], label)

@@ -15,8 +15,19 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
+from dataclasses import dataclass
 
 from seatgate.policy import holds_seat, seat_released_at
+
+
+@dataclass(slots=True)
+class _Held:
+    """A seat being held: when it was taken, the holder's last activity, and the minute
+    whose fold releases it unless a later activity moves it (its expiry bucket)."""
+
+    taken_at: float
+    last: float
+    release_minute: int
 
 
 class SeatTimeline:
@@ -37,8 +48,7 @@ class SeatTimeline:
         if not inactivity > 0:
             raise ValueError("inactivity must be greater than zero")
         self.inactivity = inactivity
-        # user → [seat taken at, last activity, minute of its release]
-        self._holders: dict[str, list] = {}
+        self._holders: dict[str, _Held] = {}
         # expiry minute → users whose seat may be released in it (stale entries skipped)
         self._buckets: defaultdict[int, list[str]] = defaultdict(list)
         # minute → {second → change in the number of seats}, for minutes not folded yet
@@ -57,14 +67,9 @@ class SeatTimeline:
         inactivity = self.inactivity
         held = self._holders.get(user)
         if held is not None:
-            last = held[1]
-            if holds_seat(last, ts, inactivity):
-                if ts > last:
-                    held[1] = ts
-                    minute = self._release_second(ts) // 60
-                    if minute != held[2]:
-                        held[2] = minute
-                        self._buckets[minute].append(user)
+            if holds_seat(held.last, ts, inactivity):
+                if ts > held.last:
+                    self._move_release(user, held, ts)
                 return
             # Released before now but its minute is not folded yet: record the release.
             self._release(user, held)
@@ -75,18 +80,34 @@ class SeatTimeline:
         second = math.floor(ts)
         self._changes[second // 60][second] += 1
         minute = self._release_second(ts) // 60
-        self._holders[user] = [ts, ts, minute]
+        self._holders[user] = _Held(ts, ts, minute)
         self._buckets[minute].append(user)
         self.seats_taken += 1
+
+    def extend(self, user: str, last: float) -> None:
+        """Move the last activity of a seat ``user`` holds to ``last``, for a caller that
+        has checked that the user held the seat without a break in between (every gap
+        between the activities it skipped was shorter than the period). Feeding each
+        of those activities through :meth:`event` would end in the same state."""
+        held = self._holders.get(user)
+        if held is not None and last > held.last:
+            self._move_release(user, held, last)
+
+    def _move_release(self, user: str, held: _Held, last: float) -> None:
+        held.last = last
+        minute = self._release_second(last) // 60
+        if minute != held.release_minute:
+            held.release_minute = minute
+            self._buckets[minute].append(user)
 
     def _release_second(self, last: float) -> int:
         # Seats are counted per whole second: a seat released at 12.5 s is still held
         # during second 12 and gone from second 13 on.
         return math.ceil(seat_released_at(last, self.inactivity))
 
-    def _release(self, user: str, held: list[float]) -> None:
+    def _release(self, user: str, held: _Held) -> None:
         del self._holders[user]
-        second = self._release_second(held[1])
+        second = self._release_second(held.last)
         self._changes[second // 60][second] -= 1
 
     # -- folding -------------------------------------------------------------------
@@ -112,11 +133,13 @@ class SeatTimeline:
     def _fold(self, minute: int) -> None:
         for user in self._buckets.pop(minute, ()):
             held = self._holders.get(user)
-            if held is not None and held[2] == minute:
+            if held is not None and held.release_minute == minute:
                 self._release(user, held)
         count = self._count
-        top = count
         changes = self._changes.pop(minute, None)
+        # The seats held in the minute's first second: those carried over, unless that
+        # very second changes them (a seat released at hh:mm:00 is not held in minute mm).
+        top = count if not changes or minute * 60 not in changes else -1
         if changes:
             for second in sorted(changes):
                 count += changes[second]

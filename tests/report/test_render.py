@@ -57,7 +57,7 @@ def test_html_renders_in_chromium(report_files):
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             page.goto(report_files[0].as_uri())
-            assert page.locator("svg.seats-chart polyline.series").count() == 3
+            assert page.locator("svg.seats-chart path.series").count() == 3
             assert page.locator("svg.heatmap").count() == 3
             assert page.locator("svg.heatmap rect.cell").count() == 3 * 7 * 24
             box = page.locator("svg.seats-chart").bounding_box()

@@ -65,7 +65,10 @@ def test_registered_tier_and_savings(basic_log, capsys):
     report = run_json(capsys, str(basic_log), "--inactivity", "15m", "--registered", "1200")
     assert report["users"]["registered"] == 1200 and report["users"]["current_tier"] == "2000"
     p = report["periods"][0]
-    assert (p["tier_needed"], p["seats_saved"], p["share_saved"]) == ("500", 1198, 0.9983)
+    assert (p["tier_needed"], p["tiers_saved"], p["headroom_seats"]) == ("500", 2, 1198)
+    assert p["saving"] == "tier 2000 → tier 500 (2 tiers lower)"
+    assert report["users"]["registered_from"] == "--registered"
+    assert report["users"]["registered_is_lower_bound"] is False
 
 
 def test_excluded_users_take_no_seat(basic_log, capsys):
@@ -114,7 +117,7 @@ def test_out_of_order_lines_and_files(tmp_path, capsys):
 
 def test_events_later_than_the_reorder_window_are_moved_forward(tmp_path, capsys, monkeypatch):
     # Drain after every event: the window (300 s) is then all that protects the order.
-    monkeypatch.setattr(analysis_module, "_BATCH", 1)
+    monkeypatch.setattr(analysis_module, "DEFAULT_BATCH", 1)
     log = write_log(
         tmp_path / "access_log",
         [
