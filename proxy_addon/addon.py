@@ -117,17 +117,26 @@ class SeatGate:
         log.info("rules_loaded", version=version)
 
     # -- request path -------------------------------------------------------------------
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
-        # mitmproxy streams bodies above stream_large_bodies; keep the ones a replay may need.
+    def requestheaders(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         request = flow.request
-        if request.stream and self.settings is not None:
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) <= self.settings.proxy.replay_max_body:
-                request.stream = False
+        if not request.stream or self.settings is None:
+            return None
+        # mitmproxy streams bodies above stream_large_bodies; keep the ones a replay may need.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= self.settings.proxy.replay_max_body:
+            request.stream = False
+            return None
+        # The body streams: mitmproxy opens the upstream request right after this hook and
+        # runs the request hook only once the body has gone through. Gate on the headers now.
+        return Gate.streamed(flow, self._admit(flow))
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        if flow.response is not None or self.settings is None:
-            return None
+        if flow.response is not None or self.settings is None or META in flow.metadata:
+            return None  # answered, or gated in requestheaders already (a streamed body)
+        return self._admit(flow)
+
+    def _admit(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        """identity → classify → gate for one request (its body only when it was kept)."""
         if not self._started.is_set():
             return self._request_once_started(flow)
         product = self.router.product_for(flow)
@@ -163,7 +172,7 @@ class SeatGate:
                 outcome = GrantOutcome(TIMEOUT, "proxy still starting")
                 answer_failure(self.settings.proxy, flow, product, Identity("", Source.STARTING, False), outcome)
             return
-        pending = self.request(flow)
+        pending = self._admit(flow)
         if pending is not None:
             await pending
 

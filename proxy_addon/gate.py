@@ -44,6 +44,16 @@ class RequestCounter:
         child.inc()
 
 
+def _answer_unstreamed(flow: http.HTTPFlow) -> None:
+    if flow.response is not None:
+        flow.request.stream = False
+
+
+async def _admitted_then_answer_unstreamed(flow: http.HTTPFlow, admitting: Awaitable[None]) -> None:
+    await admitting
+    _answer_unstreamed(flow)
+
+
 class Gate:
     def __init__(
         self,
@@ -89,6 +99,17 @@ class Gate:
             self._record.activity(product, user)
         return None
 
+    @staticmethod
+    def streamed(flow: http.HTTPFlow, admitting: Awaitable[None] | None) -> Awaitable[None] | None:
+        """Admit a request whose body streams, from ``requestheaders``. A Basic claim cannot be
+        replayed then, so :meth:`_admit_claim` grants it ahead like a login. When the gate
+        answers itself (waiting or busy page), mitmproxy cannot stream the request as well:
+        the body is read in, and the answer sent once it has arrived."""
+        if admitting is None:
+            _answer_unstreamed(flow)
+            return None
+        return _admitted_then_answer_unstreamed(flow, admitting)
+
     def _observe_only(self, state: FlowState, identity: Identity) -> None:
         """Shadow mode: record what enforce mode would count; hold, queue or ask for nothing.
         A claimed name counts once the upstream's answer confirms it (Learner.from_answer)."""
@@ -120,7 +141,7 @@ class Gate:
 
     async def _grant_claim_ahead(self, flow: http.HTTPFlow, state: FlowState, identity: Identity) -> None:
         # Logins (the product refuses an unlicensed user inside the login), SAML assertions
-        # (single use: never replayable) and Basic bodies too big to replay.
+        # (single use: never replayable) and Basic bodies too big to replay or streamed.
         product = state.product
         client = self.client(flow)
         refusal = await self._claims.admit(product.name, identity.user, client)

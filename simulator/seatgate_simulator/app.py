@@ -5,11 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from seatgate_simulator import (
+    attachments,
     background,
+    confluence_api,
     content_api,
     crowd_api,
     directory_api,
     introspection,
+    jira_api,
     login,
     pages,
     pat,
@@ -45,6 +48,10 @@ def create_app(config: SimConfig | None = None) -> web.Application:
     crowd_api.add_routes(app)
     if product == "jira":
         content_api.add_routes(app)
+        jira_api.add_routes(app)
+        attachments.add_routes(app)
+    else:
+        confluence_api.add_routes(app)
     background.add_routes(app, product)
     pages.add_routes(app, product)
     static.add_routes(app)

@@ -29,6 +29,7 @@ from seatgate_simulator.context import (
 from seatgate_simulator.state import SimState
 
 SESSION_COOKIE = "JSESSIONID"
+SESSION_MINTING = ("basic", "bearer")  # per-request credentials after which the product keeps a session
 REMEMBER_ME_COOKIES = {"jira": "seraph.rememberme.cookie", "confluence": "seraph.confluence"}
 REMEMBER_ME_MAX_AGE = 14 * 24 * 3600  # Seraph's default: two weeks
 CROWD_PREFIX = "/rest/usermanagement/1/"
@@ -108,9 +109,18 @@ def _basic(request: web.Request, state: SimState, credentials: str) -> tuple[Ide
 def _credential_user(
     request: web.Request, state: SimState, user: str, via: str
 ) -> tuple[Identity, web.Response | None]:
-    """A verified user from per-request credentials: no session is created for them."""
+    """A verified user from per-request credentials.
+
+    Basic and Bearer requests of a licensed user get an HTTP session (``JSESSIONID``) as on
+    Jira and Confluence, so a client keeping cookies sends cookie *and* credentials from its
+    second call on, and Seraph then takes the session first. OAuth app-link calls do not.
+    """
     if state.is_licensed(user):
-        return Identity(user, True, via, login_reason=OK), None
+        ident = Identity(user, True, via, login_reason=OK)
+        if via in SESSION_MINTING:
+            ident.session = state.new_session(user)
+            ident.cookies[SESSION_COOKIE] = (ident.session.sid, None)
+        return ident, None
     ident = Identity(user, False, via, login_reason=AUTHORISATION_FAILED)
     if is_rest(request.path):
         return ident, _unauthorised(state, "You do not have a permission to log in.", 'Basic realm="protected-area"')

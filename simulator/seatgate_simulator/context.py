@@ -126,6 +126,7 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
+    415: "Unsupported Media Type",
     500: "Internal Server Error",
 }
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
+import string
 import time
 
 from aiohttp import web
@@ -28,6 +30,7 @@ INTROSPECTION_PREFIX = "/__sim/"
 REQUEST_ID_KEY = web.RequestKey("seatgate_simulator.request_id", str)
 ACCESS_LOG_KEY = web.AppKey("seatgate_simulator.access_log", AccessLog)
 _BODY_HEADERS = {"Content-Type", "Content-Length"}
+XSRF_COOKIE = "atlassian.xsrf.token"
 
 
 def _plain(exc: web.HTTPException) -> web.Response:
@@ -154,6 +157,18 @@ async def stamp_headers(request: web.Request, response: web.StreamResponse) -> N
     # aiohttp has already turned response.cookies into headers when this hook runs: add ours raw.
     for name, (value, max_age) in ident.cookies.items():
         headers.add("Set-Cookie", set_cookie_header(name, value, max_age))
+    if XSRF_COOKIE not in request.cookies:
+        # Atlassian's XSRF filter hands every client without one a token cookie (readable by
+        # the page script, so not HttpOnly); the suffix says whether the user was logged in.
+        suffix = "lin" if ident.acting else "lout"
+        headers.add("Set-Cookie", f"{XSRF_COOKIE}={xsrf_token()}_{suffix}; Path=/")
+
+
+def xsrf_token() -> str:
+    """Jira's shape: four dash-separated groups of four, then 40 hex digits."""
+    alphabet = string.ascii_uppercase + string.digits
+    groups = "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+    return f"{groups}_{secrets.token_hex(20)}"
 
 
 def set_cookie_header(name: str, value: str | None, max_age: int | None) -> str:

@@ -20,6 +20,8 @@ NAMED_USERS = ("alice", "bob", "carol", "dave", "erin")
 ADMIN = "admin"
 SERVICE_ACCOUNTS_GROUP = "service-accounts"
 STAFF_GROUP = "staff"
+DEFAULT_SPACE = "DS"  # Confluence's demonstration space: home of the simulated pages
+FIRST_CREATED_PAGE_ID = 65537  # ids of content created through REST; below are the "any id exists" pages
 
 # Jira's stock workflow, enough for a transition button: id → target status.
 TRANSITIONS: dict[str, str] = {"11": "To Do", "21": "In Progress", "31": "Done"}
@@ -106,11 +108,35 @@ class Comment:
 
 
 @dataclass(slots=True)
+class Worklog:
+    worklog_id: int
+    author: str
+    comment: str
+    seconds: int
+    started: str
+    created_ms: int
+
+
+@dataclass(slots=True)
+class Attachment:
+    attachment_id: int
+    author: str
+    filename: str
+    mime_type: str
+    size: int
+    created_ms: int
+
+
+@dataclass(slots=True)
 class Issue:
     key: str
     summary: str
     status: str = "To Do"
+    description: str | None = None
+    labels: list[str] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
+    worklogs: list[Worklog] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -121,6 +147,10 @@ class Page:
     version: int = 1
     updated_ms: int = 0
     last_editor: str | None = None
+    space: str = DEFAULT_SPACE
+    kind: str = "page"  # page | comment (Confluence comments are content too)
+    container: int | None = None  # the page a comment belongs to
+    creator: str | None = None
     heartbeats: dict[str, float] = field(default_factory=dict)  # user → last editor heartbeat
 
 
@@ -187,6 +217,7 @@ class SimState:
         self.pages: dict[int, Page] = {}
         self.board_version = 1  # bumps on any issue change: the board's etag
         self.next_comment_id = 10000
+        self.next_page_id = FIRST_CREATED_PAGE_ID
         self.requests: deque[dict[str, Any]] = deque(maxlen=cfg.request_log_size)
         self.request_seq = 0
         self.directory_calls: deque[dict[str, Any]] = deque(maxlen=cfg.request_log_size)
@@ -368,6 +399,25 @@ class SimState:
         page.updated_ms = now_ms()
         page.last_editor = editor
         return page
+
+    def create_content(
+        self, kind: str, title: str, body: str, author: str, space: str, container: int | None = None
+    ) -> Page:
+        page = Page(self.next_page_id, title, body, updated_ms=now_ms(), last_editor=author)
+        page.kind, page.space, page.container, page.creator = kind, space, container, author
+        self.next_page_id += 1
+        self.pages[page.page_id] = page
+        return page
+
+    def find_page(self, space: str, title: str) -> Page | None:
+        return next(
+            (p for p in self.pages.values() if p.kind == "page" and p.space == space and p.title == title), None
+        )
+
+    def next_id(self) -> int:
+        """One counter for comment, worklog and attachment ids (unique, like Jira's)."""
+        self.next_comment_id += 1
+        return self.next_comment_id - 1
 
     def heartbeat(self, page_id: int, user: str, window_s: float = 60.0) -> list[str]:
         """Record an editor heartbeat; return the other users editing the page right now."""

@@ -108,3 +108,38 @@ def test_a_session_decides_before_per_request_credentials() -> None:
     alone = Credentials(bearer="bearer:1", basic="basic:1", claimed_user="alice")
     assert vouched_digests(alone, "alice") == ["bearer:1", "basic:1"]
     assert vouched_digests(alone, "bob") == ["bearer:1"]
+
+
+def _streamed(f: Any) -> Any:
+    f.request.stream = True
+    f.request.data.content = None  # what mitmproxy leaves while the body streams through
+    return f
+
+
+async def test_a_streamed_basic_claim_is_granted_ahead_and_a_kept_one_is_not(
+    fake_redis: fakeredis.FakeAsyncRedis,
+) -> None:
+    parts = Parts(fake_redis, GrantStatus.GRANTED)
+    claim = Identity("bob", Source.BASIC, False)
+    kept = flow("POST", "/rest/api/2/issue/A-1/attachments", body=b"small")
+    assert parts.gate.admit(kept, state(), claim) is None  # upstream checks the password, then replay
+    assert parts.grants.asked == []
+    f, s = _streamed(flow("POST", "/rest/api/2/issue/A-1/attachments")), state()
+    admitting = Gate.streamed(f, parts.gate.admit(f, s, claim))
+    assert admitting is not None
+    await asyncio.wait_for(admitting, 5)
+    assert parts.grants.asked == ["bob"] and s.claim_token is not None  # within the claim limits
+    assert f.response is None and f.request.stream  # forwarded, still streaming
+
+
+async def test_a_streamed_request_the_gate_answers_is_no_longer_streamed(fake_redis: fakeredis.FakeAsyncRedis) -> None:
+    # mitmproxy cannot answer a request it streams upstream: the body is read in instead.
+    parts = Parts(fake_redis, GrantStatus.TIMEOUT, failure_mode="closed")
+    f, s = _streamed(flow("POST", "/rest/api/2/issue/A-1/attachments")), state()
+    admitting = Gate.streamed(f, parts.gate.admit(f, s, Identity("bob", Source.SESSION, True)))
+    await asyncio.wait_for(admitting, 5)  # type: ignore[arg-type]
+    assert f.response is not None and f.response.status_code == 503 and not f.request.stream
+    licensed = _streamed(flow("POST", "/rest/api/2/issue/A-1/attachments"))
+    parts.view.apply("jira", GrantEvent(Event.GRANTED, "alice"))
+    admitted = parts.gate.admit(licensed, state(), Identity("alice", Source.SESSION, True))
+    assert Gate.streamed(licensed, admitted) is None and licensed.request.stream

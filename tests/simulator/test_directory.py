@@ -50,6 +50,7 @@ async def test_jira_group_api_is_admin_only(jira) -> None:
         ("GET", "/rest/api/2/applicationrole", {}),
     ):
         assert (await jira.request(method, path, headers=basic("bob"), **kwargs)).status == 403, path
+        jira.session.cookie_jar.clear()  # Basic opened a session: the next call is anonymous again
         assert (await jira.request(method, path, **kwargs)).status == 401, path
     assert state(jira).members("jira-software-users") == ["admin", "bob"]
 
@@ -110,6 +111,7 @@ async def test_jira_myself_and_user_lookup(jira) -> None:
     by_key = await jira.get(f"/rest/api/2/user?key={body['key']}", headers=ADMIN)
     assert (await by_key.json())["name"] == "alice"
     assert (await jira.get("/rest/api/2/user?username=nobody", headers=ADMIN)).status == 404
+    jira.session.cookie_jar.clear()
     assert (await jira.get("/rest/api/2/user?username=alice")).status == 401
 
 
@@ -127,7 +129,9 @@ async def test_confluence_rest_membership_is_idempotent(confluence) -> None:
     assert (await confluence.put(url.format("nobody", "confluence-users"), headers=ADMIN)).status == 404
     assert (await confluence.put(url.format("alice", "nope"), headers=ADMIN)).status == 404
     await license_user(confluence, "bob")
+    confluence.session.cookie_jar.clear()  # else admin's session (opened by Basic) wins over bob's Basic
     assert (await confluence.put(url.format("carol", "confluence-users"), headers=basic("bob"))).status == 403
+    confluence.session.cookie_jar.clear()
     assert (await confluence.put(url.format("carol", "confluence-users"))).status == 401
     # Group names with spaces travel URL-encoded in the path.
     assert (await confluence.put(url.format("carol", "service-accounts"), headers=ADMIN)).status == 204
@@ -149,6 +153,7 @@ async def test_confluence_licence_counts(make_client) -> None:
     assert await (await client.get("/rest/license/1.0/license/remainingSeats", headers=ADMIN)).json() == {"count": 1}
     assert await (await client.get("/rest/license/1.0/license/maxUsers", headers=ADMIN)).json() == {"count": 3}
     assert await (await client.get("/rest/license/1.0/license/userCount", headers=ADMIN)).json() == {"count": 2}
+    client.session.cookie_jar.clear()
     assert (await client.get("/rest/license/1.0/license/remainingSeats", headers=basic("alice"))).status == 403
 
 
@@ -184,8 +189,10 @@ async def test_confluence_jsonrpc_mode(make_client) -> None:
         error = await client.post(rpc + method, json=args, headers=ADMIN)
         assert error.status == 200 and "message" in (await error.json())["error"]
     await license_user(client, "bob")
+    client.session.cookie_jar.clear()
     denied = await client.post(rpc + "addUserToGroup", json=["carol", "confluence-users"], headers=basic("bob"))
     assert (await denied.json())["error"]["name"] == "NotPermittedException"
+    client.session.cookie_jar.clear()
     assert (await client.post(rpc + "addUserToGroup", json=["carol", "confluence-users"])).status == 401
     # The mode can be switched at run time (a probe of an upgraded instance).
     await client.post("/__sim/config", json={"confluence_api": "rest"})
