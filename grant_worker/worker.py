@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import time
@@ -25,7 +26,7 @@ import uuid
 from redis.exceptions import RedisError, ResponseError
 
 from grant_worker import metrics, seats
-from grant_worker.directories import DirectoryError, make_directory
+from grant_worker.directories import CircuitBreaker, DirectoryError, make_directory
 from grant_worker.grants import GrantHandler, TakenOver
 from grant_worker.heartbeat import Heartbeat
 from grant_worker.lease import Lease
@@ -100,9 +101,7 @@ class GrantWorker:
             for mode in ("enforce", "shadow"):
                 metrics.PRODUCT_MODE.labels(product.name, mode).set(float(mode == product.mode))
             # Read at scrape time: 1 from the breaker's opening until a trial call succeeds.
-            metrics.CIRCUIT_OPEN.labels(product.name).set_function(
-                lambda breaker=directory.breaker: float(breaker.state != "closed")
-            )
+            metrics.CIRCUIT_OPEN.labels(product.name).set_function(functools.partial(_breaker_open, directory.breaker))
             self.products.append(runtime)
             if not shadow:
                 await self._ensure_group(runtime.keys.grants)
@@ -143,7 +142,7 @@ class GrantWorker:
         loops += [sweeper.run(), seats.refresh_loop(self.redis, self.products, worker.seat_refresh_interval)]
         # The worker classifies nothing, but its seatgate_rules_version tells ops which version is stored.
         loops.append(RulesWatcher(self.redis, on_change=lambda version, _: metrics.RULES_VERSION.set(version)).run())
-        tasks = [asyncio.create_task(loop, name=loop.__qualname__) for loop in loops]
+        tasks = [asyncio.create_task(loop, name=getattr(loop, "__qualname__", None)) for loop in loops]
         stop = asyncio.create_task(self.stopping.wait())
         try:
             # Every loop runs until the worker stops. One that ends early has crashed: stop the
@@ -274,3 +273,9 @@ class GrantWorker:
             return []
         entries = await self.redis.xclaim(stream, GROUP, self.worker_id, min_idle_time=0, message_ids=ids)
         return [(entry_id, fields or {}, self.worker_id) for entry_id, fields in entries]
+
+
+def _breaker_open(breaker: CircuitBreaker) -> float:
+    """seatgate_directory_circuit_open, read at scrape time: 1 from the breaker's opening
+    until a trial call succeeds."""
+    return float(breaker.state != "closed")

@@ -20,15 +20,13 @@ from mitmproxy import connection, ctx, exceptions, http
 
 from proxy_addon import followups, metrics
 from proxy_addon.classify import TrafficClassifier
+from proxy_addon.credentials import Credentials
 from proxy_addon.flow_state import META, FlowState
-from proxy_addon.followups import FollowUps
 from proxy_addon.gate import Gate, RequestCounter, answer_failure
 from proxy_addon.grant_client import TIMEOUT, GrantOutcome
 from proxy_addon.headers import HeaderHygiene, read_answer
-from proxy_addon.identify import NEEDS_LOOKUP, Identifier, Identity, Source
-from proxy_addon.learn import Learner
-from proxy_addon.lifecycle import ProxyServices
-from proxy_addon.record import ActivityRecorder
+from proxy_addon.identify import NEEDS_LOOKUP, Identity, Source
+from proxy_addon.lifecycle import RequestPath
 from proxy_addon.routing import ProductRouter
 from seatgate import logs
 from seatgate.keyed_hash import KeyedHasher
@@ -47,14 +45,10 @@ class SeatGate:
         self.traffic = TrafficClassifier()
         self.hasher: KeyedHasher | None = None
         self.rules_version = 0
-        self.services: ProxyServices | None = None
-        self.identifier: Identifier | None = None
-        self.gate: Gate | None = None
-        self.learner: Learner | None = None
-        self.followups: FollowUps | None = None
         self._counter = RequestCounter()
-        # Set once the request path has all it uses. mitmproxy listens from configure on,
+        # Set once the addon has started (running). Under stock mitmdump listeners open
         # before the addons' running hooks: a request may come in while this one starts.
+        self.path: RequestPath | None = None
         self._started = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------
@@ -85,29 +79,19 @@ class SeatGate:
     async def running(self) -> None:
         settings, hasher = self.settings, self.hasher
         assert settings is not None and hasher is not None
-        proxy = settings.proxy
-        self.services = services = ProxyServices(settings, self._rules_changed)
-        await services.start()
-        record = ActivityRecorder(services.writer, services.view, services.grants, proxy.grant_timeout)
-        self.identifier = Identifier(proxy, hasher, services.identities, services.current_user)
-        self.gate = Gate(proxy, services.view, services.grants, services.claims, record, self._counter)
-        self.learner = Learner(
-            proxy, hasher, services.identities, services.claims, services.view, record, self.gate.client
-        )
-        self.followups = FollowUps(
-            proxy, self.identifier, self.learner, self.gate, record, services.claims, services.view, services.replayer
-        )
+        self.path = path = await RequestPath.start(settings, hasher, self._rules_changed, self._counter)
         self._started.set()
-        await services.start_ops()
+        await path.services.start_ops()
+        proxy = settings.proxy
         log.info("proxy_started", products=[p.name for p in settings.products], failure_mode=proxy.failure_mode)
 
     async def done(self) -> None:
-        if self.services is not None:
-            await self.services.stop()
+        if self.path is not None:
+            await self.path.services.stop()
 
     def client_disconnected(self, client: connection.Client) -> None:
-        if self.identifier is not None:
-            self.identifier.connection_closed(client.id)
+        if self.path is not None:
+            self.path.identifier.connection_closed(client.id)
 
     def _rules_changed(self, version: int, ruleset: Any) -> None:
         assert self.settings is not None
@@ -137,7 +121,8 @@ class SeatGate:
 
     def _admit(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         """identity → classify → gate for one request (its body only when it was kept)."""
-        if not self._started.is_set():
+        path = self.path
+        if path is None:
             return self._request_once_started(flow)
         product = self.router.product_for(flow)
         if product is None:
@@ -145,32 +130,37 @@ class SeatGate:
         seen = self.traffic.classify(product, flow.request)
         state = FlowState(product, seen.verdict)
         flow.metadata[META] = state
-        self.services.sample.record(product.name, flow.request.method, seen.path, seen.query, seen.verdict, state)
+        path.services.sample.record(product.name, flow.request.method, seen.path, seen.query, seen.verdict, state)
         if state.verdict == "static":
             self._counter.count(product.name, "static", "none")
             return None
-        state.creds = creds = self.identifier.credentials(flow, product, seen)
-        identity = self.identifier.cached(product, creds)
+        state.creds = creds = path.identifier.credentials(flow, product, seen)
+        identity = path.identifier.cached(product, creds)
         if identity is NEEDS_LOOKUP:
-            return self._identify_then_gate(flow, state, seen.headers.get("cookie", ""))
-        return self.gate.admit(flow, state, identity)
+            return self._identify_then_gate(path, flow, state, creds, seen.headers.get("cookie", ""))
+        return path.gate.admit(flow, state, identity)
 
-    async def _identify_then_gate(self, flow: http.HTTPFlow, state: FlowState, cookie: str) -> None:
-        identity = await self.identifier.resolve(state.product, state.creds, cookie)
-        waiting = self.gate.admit(flow, state, identity)
+    @staticmethod
+    async def _identify_then_gate(
+        path: RequestPath, flow: http.HTTPFlow, state: FlowState, creds: Credentials, cookie: str
+    ) -> None:
+        identity = await path.identifier.resolve(state.product, creds, cookie)
+        waiting = path.gate.admit(flow, state, identity)
         if waiting is not None:
             await waiting
 
     async def _request_once_started(self, flow: http.HTTPFlow) -> None:
         """A request that came in while the addon was starting waits for it, within the grant
         deadline, rather than going upstream ungated."""
+        assert self.settings is not None
+        proxy = self.settings.proxy
         try:
-            await asyncio.wait_for(self._started.wait(), self.settings.proxy.grant_timeout)
+            await asyncio.wait_for(self._started.wait(), proxy.grant_timeout)
         except TimeoutError:
             product = self.router.product_for(flow)
             if product is not None:
                 outcome = GrantOutcome(TIMEOUT, "proxy still starting")
-                answer_failure(self.settings.proxy, flow, product, Identity("", Source.STARTING, False), outcome)
+                answer_failure(proxy, flow, product, Identity("", Source.STARTING, False), outcome)
             return
         pending = self._admit(flow)
         if pending is not None:
@@ -179,24 +169,26 @@ class SeatGate:
     # -- response path ------------------------------------------------------------------
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         state: FlowState | None = flow.metadata.get(META)
-        if state is None or state.creds is None or flow.response is None:
+        path = self.path
+        if state is None or state.creds is None or flow.response is None or path is None:
             return
         answer = read_answer(flow.response)
-        self.identifier.saw_answer(state.product, answer.named)
-        self.learner.from_answer(flow, state, answer)
+        path.identifier.saw_answer(state.product, answer.named)
+        path.learner.from_answer(flow, state, answer)
         state.followups = followups.needed(flow, state)
 
     def response(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         state: FlowState | None = flow.metadata.get(META)
-        if state is None:
+        path = self.path
+        if state is None or path is None:
             return None
         if state.claim_token is not None:
-            self.services.claims.end(state.product.name, state.claim_token)
+            path.services.claims.end(state.product.name, state.claim_token)
         if not state.followups or state.answered or flow.response is None:
             return None
-        return self.followups.run(flow, state, state.followups)
+        return path.followups.run(flow, state, state.followups)
 
     def error(self, flow: http.HTTPFlow) -> None:
         state: FlowState | None = flow.metadata.get(META)
-        if state is not None and state.claim_token is not None:
-            self.services.claims.end(state.product.name, state.claim_token)
+        if state is not None and state.claim_token is not None and self.path is not None:
+            self.path.services.claims.end(state.product.name, state.claim_token)

@@ -10,7 +10,7 @@ common request (a known session) is identified without a coroutine or a round tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Final
 
 from mitmproxy import http
@@ -52,14 +52,15 @@ class Identity:
     confirmed: bool  # the upstream has vouched for this mapping before
 
 
-class _NeedsLookup:
-    __slots__ = ()
+class NeedsLookup(Enum):
+    """The cache cannot decide: Redis or the product must be asked (see Identifier.resolve).
+    An enum of one member, so that ``is NEEDS_LOOKUP`` is both cheap and understood by the
+    type checker."""
 
-    def __repr__(self) -> str:
-        return "NEEDS_LOOKUP"
+    NEEDED = "needs lookup"
 
 
-NEEDS_LOOKUP: Final = _NeedsLookup()
+NEEDS_LOOKUP: Final = NeedsLookup.NEEDED
 
 
 def secret_sources(creds: Credentials) -> list[tuple[str, Source]]:
@@ -134,7 +135,7 @@ class Identifier:
         self._connections.pop(connection_id, None)
 
     # -- the decision -------------------------------------------------------------------
-    def cached(self, product: ProductSettings, creds: Credentials) -> Identity | _NeedsLookup | None:
+    def cached(self, product: ProductSettings, creds: Credentials) -> Identity | NeedsLookup | None:
         """The identity from this proxy's cache alone, or NEEDS_LOOKUP."""
         return self._decide(product, creds, looked_up=False)
 
@@ -154,7 +155,7 @@ class Identifier:
 
     def _decide(
         self, product: ProductSettings, creds: Credentials, *, looked_up: bool
-    ) -> Identity | _NeedsLookup | None:
+    ) -> Identity | NeedsLookup | None:
         if creds.claim_source in NAMING_CLAIMS:
             return Identity(creds.claimed_user or "", Source(creds.claim_source), False)
         for digest, source in secret_sources(creds):

@@ -8,15 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from proxy_addon import metrics
 from proxy_addon.claims import ClaimGuard
 from proxy_addon.current_user import CurrentUser
 from proxy_addon.events import EventListener
+from proxy_addon.followups import FollowUps
+from proxy_addon.gate import Gate, RequestCounter
 from proxy_addon.grant_client import GrantClient
+from proxy_addon.identify import Identifier
 from proxy_addon.identity_store import IdentityStore
+from proxy_addon.learn import Learner
 from proxy_addon.licence_view import LicenceView
+from proxy_addon.record import ActivityRecorder
 from proxy_addon.redis_watch import RedisWatch
 from proxy_addon.replay import Replayer
 from proxy_addon.request_sample import RequestSample
@@ -133,3 +139,35 @@ class ProxyServices:
         if self._upstreams is not None:
             checks.update(await self._upstreams.check())
         return checks
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPath:
+    """The started parts the hooks call: built once, after the services have started, so
+    that a hook sees either all of them or none (the addon holds ``None`` until then)."""
+
+    services: ProxyServices
+    identifier: Identifier
+    gate: Gate
+    learner: Learner
+    followups: FollowUps
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        hasher: KeyedHasher,
+        on_rules_changed: Callable[[int, Any], None],
+        counter: RequestCounter,
+    ) -> RequestPath:
+        proxy = settings.proxy
+        services = ProxyServices(settings, on_rules_changed)
+        await services.start()
+        record = ActivityRecorder(services.writer, services.view, services.grants, proxy.grant_timeout)
+        identifier = Identifier(proxy, hasher, services.identities, services.current_user)
+        gate = Gate(proxy, services.view, services.grants, services.claims, record, counter)
+        learner = Learner(proxy, hasher, services.identities, services.claims, services.view, record, gate.client)
+        followups = FollowUps(
+            proxy, identifier, learner, gate, record, services.claims, services.view, services.replayer
+        )
+        return cls(services, identifier, gate, learner, followups)

@@ -23,7 +23,20 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' -e ./simulator
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]' -e ./simulator
+
+# Static checks first: formatting, lint and types over the whole tree (pyproject.toml says
+# what each covers). Any failure stops here with the tool's own report.
+for check in "ruff format --check ." "ruff check ." "mypy"; do
+  if ! .venv/bin/python -m $check >/tmp/seatgate-check.$$ 2>&1; then
+    cat /tmp/seatgate-check.$$ >&2
+    rm -f /tmp/seatgate-check.$$
+    echo "static check failed: $check" >&2
+    exit 1
+  fi
+done
+rm -f /tmp/seatgate-check.$$
+echo "static checks passed: ruff format, ruff check, mypy"
 
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
