@@ -58,10 +58,10 @@ class GrantHandler:
         self._worker_id = worker_id
         self._revoker = revoker  # eviction and rollback
         self._retry_after = retry_after
-        self._reserve = redis.register_script(RESERVE_SEAT)
-        self._commit = redis.register_script(COMMIT_GRANT)
-        self._release = redis.register_script(RELEASE_SEAT)
-        self._enqueue = redis.register_script(ENQUEUE)
+        self._reserve = RESERVE_SEAT.bind(redis)
+        self._commit = COMMIT_GRANT.bind(redis)
+        self._release = RELEASE_SEAT.bind(redis)
+        self._enqueue = ENQUEUE.bind(redis)
 
     async def handle(self, product: ProductRuntime, entry_id: str | None, fields: Mapping[str, str]) -> Result:
         """Handle a grant request; ``entry_id`` is its stream entry (None for admin-API grants)."""
@@ -135,7 +135,8 @@ class GrantHandler:
         if status == "full" and confirmed and settings.pressure_eviction and await self._evict_one(product):
             status = await self._reserve_seat(product, user)
         if status == "full":
-            position = await self._enqueue(keys=[product.keys.queue, product.keys.queue_seen], args=[user, time.time()])
+            keys = product.keys
+            position = await self._enqueue(queue=keys.queue, queue_seen=keys.queue_seen, user=user, now=time.time())
             return Result(Event.DENIED, "no free seat", int(position))
         if status not in ("reserved", "resumed"):
             return Result(Event.FAILED, f"seat: {status}")
@@ -146,11 +147,11 @@ class GrantHandler:
                 await product.directory.add(user)
             # else: a worker that died after its add left the seat reserved: finish its grant.
         except UnknownUser:
-            await self._release(keys=[product.keys.granting], args=[user])
+            await self._release(granting=product.keys.granting, user=user)
             return Result(Event.FAILED, "unknown_user")
         except (DirectoryError, CircuitOpen) as exc:
             if not _may_have_landed(exc):
-                await self._release(keys=[product.keys.granting], args=[user])
+                await self._release(granting=product.keys.granting, user=user)
             # Otherwise the seat stays reserved ("granting"): the user may be in the group
             # now, and a released seat could be handed to someone else, over the licence.
             # The user's next grant finds the reservation and repeats the (idempotent) add;
@@ -160,7 +161,13 @@ class GrantHandler:
         crashpoints.reached("after_add")
         keys = product.keys
         await self._commit(
-            keys=[keys.licensed, keys.granting, keys.activity, keys.queue, keys.queue_seen], args=[user, time.time()]
+            licensed=keys.licensed,
+            granting=keys.granting,
+            activity=keys.activity,
+            queue=keys.queue,
+            queue_seen=keys.queue_seen,
+            user=user,
+            now=time.time(),
         )
         crashpoints.reached("after_commit")
         return Result(Event.GRANTED, "added")
@@ -210,7 +217,13 @@ class GrantHandler:
         deadline = time.monotonic() + REVOKE_WAIT
         while True:
             status = await self._reserve(
-                keys=[keys.licensed, keys.granting, keys.revoking, keys.cap, keys.queue], args=[user, time.time()]
+                licensed=keys.licensed,
+                granting=keys.granting,
+                revoking=keys.revoking,
+                cap=keys.cap,
+                queue=keys.queue,
+                user=user,
+                now=time.time(),
             )
             if status != "revoking" or time.monotonic() > deadline:
                 return status

@@ -12,17 +12,17 @@ class Lease:
         self.key = key
         self.owner = owner
         self._ttl_ms = int(ttl * 1000)
-        self._renew = redis.register_script(RENEW_LEASE)
-        self._release = redis.register_script(RELEASE_LEASE)
+        self._renew = RENEW_LEASE.bind(redis)
+        self._release = RELEASE_LEASE.bind(redis)
         self.held = False
 
     async def acquire_or_renew(self) -> bool:
-        if self.held and await self._renew(keys=[self.key], args=[self.owner, self._ttl_ms]):
+        if self.held and await self._renew(lease=self.key, owner=self.owner, ttl_ms=self._ttl_ms):
             return True
         self.held = bool(await self._redis.set(self.key, self.owner, nx=True, px=self._ttl_ms))
         return self.held
 
     async def release(self) -> None:
         if self.held:
-            await self._release(keys=[self.key], args=[self.owner])
+            await self._release(lease=self.key, owner=self.owner)
             self.held = False

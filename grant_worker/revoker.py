@@ -27,18 +27,24 @@ class Revoker:
     def __init__(self, redis: RedisClient, grace: float):
         self._redis = redis
         self.grace = grace
-        self._begin = redis.register_script(BEGIN_REVOKE)
-        self._confirm = redis.register_script(CONFIRM_REVOKE)
-        self._abort = redis.register_script(ABORT_REVOKE)
-        self._finish = redis.register_script(FINISH_REVOKE)
+        self._begin = BEGIN_REVOKE.bind(redis)
+        self._confirm = CONFIRM_REVOKE.bind(redis)
+        self._abort = ABORT_REVOKE.bind(redis)
+        self._finish = FINISH_REVOKE.bind(redis)
 
     async def begin(self, product: ProductRuntime, user: str, cutoff: float) -> bool:
         """Mark user as revoking unless they are active since cutoff, busy or held."""
         keys = product.keys
         now = time.time()
         status = await self._begin(
-            keys=[keys.licensed, keys.revoking, keys.activity, keys.inflight(user), keys.holds],
-            args=[user, cutoff, now],
+            licensed=keys.licensed,
+            revoking=keys.revoking,
+            activity=keys.activity,
+            inflight=keys.inflight(user),
+            holds=keys.holds,
+            user=user,
+            idle_cutoff=cutoff,
+            now=now,
         )
         if status != "ok":
             return False
@@ -49,7 +55,13 @@ class Revoker:
         """Second phase (after the grace period): remove from the group, or cancel."""
         keys = product.keys
         status = await self._confirm(
-            keys=[keys.licensed, keys.revoking, keys.activity, keys.inflight(user)], args=[user, cutoff, time.time()]
+            licensed=keys.licensed,
+            revoking=keys.revoking,
+            activity=keys.activity,
+            inflight=keys.inflight(user),
+            user=user,
+            idle_cutoff=cutoff,
+            now=time.time(),
         )
         if status == "cancelled":
             await self.publish(product, Event.GRANTED, user, detail="revoke cancelled: active again")
@@ -61,11 +73,11 @@ class Revoker:
             await product.directory.remove(user)
         except (DirectoryError, CircuitOpen) as exc:
             # Still a member: keep them licensed; the next sweep tries again.
-            await self._abort(keys=[keys.licensed, keys.revoking], args=[user, time.time()])
+            await self._abort(licensed=keys.licensed, revoking=keys.revoking, user=user, now=time.time())
             await self.publish(product, Event.GRANTED, user, detail="revoke failed")
             log.warning("revoke_failed", product=product.name, user=user, reason=reason, error=str(exc))
             return False
-        await self._finish(keys=[keys.revoking], args=[user])
+        await self._finish(revoking=keys.revoking, user=user)
         pipe = self._redis.pipeline(transaction=False)
         audit.append(pipe, keys, "revoke", user, reason, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         pipe.publish(keys.events, GrantEvent(Event.REVOKED, user, reason).to_json())

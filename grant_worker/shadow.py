@@ -23,7 +23,7 @@ from grant_worker.product import ProductRuntime
 from seatgate import logs
 from seatgate.protocol import GrantRequest
 from seatgate.redis_conn import RedisClient
-from seatgate.schema import RECORD_PEAK
+from seatgate.schema import RECORD_PEAK, BoundScript
 
 log = logs.get("seatgate.worker.shadow")
 
@@ -100,7 +100,7 @@ class ShadowObserver:
     def __init__(self, redis: RedisClient, handler: GrantHandler):
         self._redis = redis
         self._handler = handler
-        self._record_peak = redis.register_script(RECORD_PEAK)
+        self._record_peak = RECORD_PEAK.bind(redis)
 
     async def __call__(self, product: ProductRuntime) -> None:
         if not product.keys.shadow:
@@ -133,6 +133,9 @@ class ShadowObserver:
         return granted
 
 
-async def record_peak(script: Any, product: ProductRuntime) -> int:
+async def record_peak(script: BoundScript, product: ProductRuntime) -> int:
     keys = product.keys
-    return int(await script(keys=[keys.peak, keys.licensed, keys.granting, keys.revoking], args=[time.time()]))
+    used = await script(
+        peak=keys.peak, licensed=keys.licensed, granting=keys.granting, revoking=keys.revoking, now=time.time()
+    )
+    return int(used)

@@ -21,7 +21,7 @@ class TakeOver:
     def __init__(self, redis: Any, worker_id: str):
         self._redis = redis
         self._worker_id = worker_id
-        self._claim = redis.register_script(TAKE_OVER)
+        self._claim = TAKE_OVER.bind(redis)
 
     async def dead_consumers_entries(self, keys: ProductKeys) -> list[tuple[str, dict[str, str], str]]:
         """Claim the entries of dead consumers: ``(entry id, fields, dead consumer)``."""
@@ -32,7 +32,12 @@ class TakeOver:
             if name == self._worker_id or not int(consumer["pending"]):
                 continue
             entries = await self._claim(
-                keys=[keys.grants, keys.alive(name)], args=[GROUP, name, self._worker_id, BATCH]
+                grants=keys.grants,
+                alive=keys.alive(name),
+                group=GROUP,
+                dead_consumer=name,
+                claiming_consumer=self._worker_id,
+                max_entries=BATCH,
             )
             for entry_id, flat in entries or []:
                 fields = flat or []

@@ -52,7 +52,7 @@ class GrantClient:
     def __init__(self, redis: RedisClient, inflight_ttl: float, check_after: float = 1.0):
         self._redis = redis
         self._check_after = check_after
-        self._script = redis.register_script(REQUEST_GRANT)
+        self._script = REQUEST_GRANT.bind(redis)
         self._inflight_ttl_ms = int(inflight_ttl * 1000)
         self._waiters: dict[tuple[str, str], asyncio.Future[GrantOutcome]] = {}
         self._request_ids: dict[tuple[str, str], str] = {}  # the id each shared wait asked with
@@ -115,8 +115,14 @@ class GrantClient:
         fields = [part for pair in entry.to_fields().items() for part in pair]
         try:
             status = await self._script(
-                keys=[keys.licensed, keys.inflight(user), keys.grants],
-                args=[user, request_id, self._inflight_ttl_ms, GRANT_STREAM_MAXLEN, *fields],
+                fields,
+                licensed=keys.licensed,
+                inflight=keys.inflight(user),
+                grants=keys.grants,
+                user=user,
+                request_id=request_id,
+                inflight_ttl_ms=self._inflight_ttl_ms,
+                maxlen=GRANT_STREAM_MAXLEN,
             )
         except REDIS_UNAVAILABLE as exc:
             if not future.done():

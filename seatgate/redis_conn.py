@@ -12,6 +12,7 @@ cluster client behaves differently are evened out here (see :class:`_Cluster`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, ClusterPubSub, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisClusterException, RedisError
+
+from seatgate.schema import LuaScript
 
 # Every call has a deadline: a dead Redis must fail fast so the proxy can fail open.
 SOCKET_TIMEOUT = 2.0
@@ -150,7 +153,7 @@ async def warm_up(client: Any, deadline: float = 3.0) -> bool:
     return True
 
 
-async def preload_scripts(client: Any, scripts: tuple[str, ...]) -> None:
+async def preload_scripts(client: Any, scripts: Iterable[LuaScript]) -> None:
     """Load the Lua scripts into Redis's script cache up front.
 
     redis-py loads a script lazily after a NOSCRIPT reply; loading them at start-up saves
@@ -158,4 +161,4 @@ async def preload_scripts(client: Any, scripts: tuple[str, ...]) -> None:
     used by ``seatgate demo`` without redis-server) drop the connection on an error reply.
     """
     for script in scripts:
-        await client.script_load(script)
+        await client.script_load(script.source)

@@ -16,7 +16,9 @@ proxy asks and whatever crashes in between.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from seatgate.protocol import Event
 
@@ -187,158 +189,258 @@ AUDIT_MAXLEN = 100_000
 REQUEST_SAMPLE_MAXLEN = 5_000
 
 
-# --- Lua scripts -------------------------------------------------------------------
-# Each returns a short status string. KEYS and ARGV are documented above each one.
+@dataclass(frozen=True)
+class LuaScript:
+    """A Lua script whose KEYS and ARGV are named, as arq names its scripts' arguments.
 
-# Proxy: ask for a grant unless the user is licensed or a grant is already in flight.
-# KEYS: licensed, inflight(user), grants stream
-# ARGV: user, request_id, inflight_ttl_ms, stream maxlen, then the entry's fields as
-#       name, value pairs (protocol.GrantRequest.to_fields: the format is defined there)
-REQUEST_GRANT = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'licensed' end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) == false then return 'pending' end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+    The body refers to them by name: :attr:`source` starts with ``local <name> = KEYS[i]``
+    (then ``ARGV[i]``) for each, so no positional index has to match a comment. Callers
+    pass them by name through :meth:`bind`. ``rest`` names a variable tail of ARGV after
+    the named ones, passed as a sequence; the body reads it from ``ARGV`` at ``<rest>_from``.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[str, ...]
+    body: str
+    rest: str | None = None
+
+    def __post_init__(self) -> None:
+        names = [*self.keys, *self.args]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a name is used twice in {names}")
+
+    @property
+    def source(self) -> str:
+        prelude = [f"local {name} = KEYS[{i}]" for i, name in enumerate(self.keys, 1)]
+        prelude += [f"local {name} = ARGV[{i}]" for i, name in enumerate(self.args, 1)]
+        if self.rest:
+            prelude.append(f"local {self.rest}_from = {len(self.args) + 1}")
+        return "\n".join(prelude) + "\n" + self.body
+
+    def bind(self, client: Any) -> BoundScript:
+        return BoundScript(self, client.register_script(self.source))
+
+
+class BoundScript:
+    """A :class:`LuaScript` registered with one Redis client (its SHA cached by redis-py)."""
+
+    __slots__ = ("_registered", "script")
+
+    def __init__(self, script: LuaScript, registered: Any) -> None:
+        self.script = script
+        self._registered = registered
+
+    async def __call__(self, rest: Sequence[Any] = (), **named: Any) -> Any:
+        script = self.script
+        if len(named) != len(script.keys) + len(script.args) or not all(
+            name in named for name in (*script.keys, *script.args)
+        ):
+            expected = sorted((*script.keys, *script.args))
+            raise TypeError(f"{script.name}: takes {expected} by name, got {sorted(named)}")
+        if rest and not script.rest:
+            raise TypeError(f"{script.name}: takes no variable arguments")
+        keys = [named[name] for name in script.keys]
+        args = [named[name] for name in script.args]
+        return await self._registered(keys=keys, args=[*args, *rest])
+
+
+# --- Lua scripts -------------------------------------------------------------------
+# Each returns a short status string. Their KEYS and ARGV are named (LuaScript below): the
+# body uses the names, and callers pass them by name.
+
+# Proxy: ask for a grant unless the user is licensed or a grant is already in flight. The
+# stream entry's fields follow the named ARGV as name, value pairs (``rest``): their format
+# is protocol.GrantRequest.to_fields.
+REQUEST_GRANT = LuaScript(
+    "request_grant",
+    keys=("licensed", "inflight", "grants"),
+    args=("user", "request_id", "inflight_ttl_ms", "maxlen"),
+    rest="fields",
+    body="""
+if redis.call('HEXISTS', licensed, user) == 1 then return 'licensed' end
+if redis.call('SET', inflight, request_id, 'NX', 'PX', inflight_ttl_ms) == false then return 'pending' end
+redis.call('XADD', grants, 'MAXLEN', '~', maxlen, '*', unpack(ARGV, fields_from))
 return 'queued'
-"""
+""",
+)
 
 # Worker: reserve a seat for user, atomically against the cap. 'resumed' means the seat was
 # already reserved (by a worker that died, or another grant of the same user under way):
 # its directory add may have landed, so the caller checks the membership first. Waiting users are served
 # first come, first served: while the queue is not empty, only the first `free` users in
 # it may take a seat, so a newcomer cannot overtake someone who waited.
-# KEYS: licensed, granting, revoking, cap, queue
-# ARGV: user, now
-RESERVE_SEAT = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'licensed' end
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'revoking' end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'resumed' end
-local cap = redis.call('GET', KEYS[4])
-if cap then
-  local used = redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2]) + redis.call('HLEN', KEYS[3])
-  local free = tonumber(cap) - used
+RESERVE_SEAT = LuaScript(
+    "reserve_seat",
+    keys=("licensed", "granting", "revoking", "cap", "queue"),
+    args=("user", "now"),
+    body="""
+if redis.call('HEXISTS', licensed, user) == 1 then return 'licensed' end
+if redis.call('HEXISTS', revoking, user) == 1 then return 'revoking' end
+if redis.call('HEXISTS', granting, user) == 1 then return 'resumed' end
+local cap_value = redis.call('GET', cap)
+if cap_value then
+  local used = redis.call('HLEN', licensed) + redis.call('HLEN', granting) + redis.call('HLEN', revoking)
+  local free = tonumber(cap_value) - used
   if free <= 0 then return 'full' end
-  local waiting = redis.call('ZCARD', KEYS[5])
+  local waiting = redis.call('ZCARD', queue)
   if waiting > 0 then
-    local rank = redis.call('ZRANK', KEYS[5], ARGV[1])
+    local rank = redis.call('ZRANK', queue, user)
     if (rank == false and waiting >= free) or (rank ~= false and rank >= free) then return 'full' end
   end
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', granting, user, now)
 return 'reserved'
-"""
+""",
+)
 
 # Worker: the directory confirmed the add.
-# KEYS: licensed, granting, activity, queue, queue_seen
-# ARGV: user, now
-COMMIT_GRANT = """
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], 'GT', ARGV[2], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
+COMMIT_GRANT = LuaScript(
+    "commit_grant",
+    keys=("licensed", "granting", "activity", "queue", "queue_seen"),
+    args=("user", "now"),
+    body="""
+redis.call('HDEL', granting, user)
+redis.call('HSET', licensed, user, now)
+redis.call('ZADD', activity, 'GT', now, user)
+redis.call('ZREM', queue, user)
+redis.call('ZREM', queue_seen, user)
 return 'ok'
-"""
+""",
+)
 
 # Worker: no seat for user; join the queue (keeping the original place) and say where.
-# KEYS: queue, queue_seen
-# ARGV: user, now
-ENQUEUE = """
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return redis.call('ZRANK', KEYS[1], ARGV[1]) + 1
-"""
+ENQUEUE = LuaScript(
+    "enqueue",
+    keys=("queue", "queue_seen"),
+    args=("user", "now"),
+    body="""
+redis.call('ZADD', queue, 'NX', now, user)
+redis.call('ZADD', queue_seen, now, user)
+return redis.call('ZRANK', queue, user) + 1
+""",
+)
 
 # Worker: the directory add failed; give the reserved seat back.
-# KEYS: granting
-# ARGV: user
-RELEASE_SEAT = """
-return redis.call('HDEL', KEYS[1], ARGV[1])
-"""
+RELEASE_SEAT = LuaScript(
+    "release_seat",
+    keys=("granting",),
+    args=("user",),
+    body="""
+return redis.call('HDEL', granting, user)
+""",
+)
 
 # Sweeper: start revoking an idle user, unless they are busy, active, or held.
-# KEYS: licensed, revoking, activity, inflight(user), holds
-# ARGV: user, idle_cutoff, now
-BEGIN_REVOKE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'gone' end
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'busy' end
-local last = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or '0')
-if last > tonumber(ARGV[2]) then return 'active' end
-local hold = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[1]) or '0')
-if hold > tonumber(ARGV[3]) then return 'held' end
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+BEGIN_REVOKE = LuaScript(
+    "begin_revoke",
+    keys=("licensed", "revoking", "activity", "inflight", "holds"),
+    args=("user", "idle_cutoff", "now"),
+    body="""
+if redis.call('HEXISTS', licensed, user) == 0 then return 'gone' end
+if redis.call('EXISTS', inflight) == 1 then return 'busy' end
+local last = tonumber(redis.call('ZSCORE', activity, user) or '0')
+if last > tonumber(idle_cutoff) then return 'active' end
+local hold = tonumber(redis.call('ZSCORE', holds, user) or '0')
+if hold > tonumber(now) then return 'held' end
+redis.call('HDEL', licensed, user)
+redis.call('HSET', revoking, user, now)
 return 'ok'
-"""
+""",
+)
 
 # Sweeper, after the grace period: go ahead with the directory remove, or cancel it
 # because activity arrived or a grant was asked for in the meantime.
-# KEYS: licensed, revoking, activity, inflight(user)
-# ARGV: user, idle_cutoff, now
-CONFIRM_REVOKE = """
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 'gone' end
-local last = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or '0')
-if last > tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+CONFIRM_REVOKE = LuaScript(
+    "confirm_revoke",
+    keys=("licensed", "revoking", "activity", "inflight"),
+    args=("user", "idle_cutoff", "now"),
+    body="""
+if redis.call('HEXISTS', revoking, user) == 0 then return 'gone' end
+local last = tonumber(redis.call('ZSCORE', activity, user) or '0')
+if last > tonumber(idle_cutoff) or redis.call('EXISTS', inflight) == 1 then
+  redis.call('HDEL', revoking, user)
+  redis.call('HSET', licensed, user, now)
   return 'cancelled'
 end
 return 'proceed'
-"""
+""",
+)
 
 # Sweeper: the directory remove failed; the user is still a member, keep them licensed.
-# KEYS: licensed, revoking
-# ARGV: user, now
-ABORT_REVOKE = """
-if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+ABORT_REVOKE = LuaScript(
+    "abort_revoke",
+    keys=("licensed", "revoking"),
+    args=("user", "now"),
+    body="""
+if redis.call('HDEL', revoking, user) == 1 then redis.call('HSET', licensed, user, now) end
 return 'ok'
-"""
+""",
+)
 
 # Sweeper: the directory confirmed the remove (or the user was not a member).
-# KEYS: revoking
-# ARGV: user
-FINISH_REVOKE = """
-return redis.call('HDEL', KEYS[1], ARGV[1])
-"""
+FINISH_REVOKE = LuaScript(
+    "finish_revoke",
+    keys=("revoking",),
+    args=("user",),
+    body="""
+return redis.call('HDEL', revoking, user)
+""",
+)
 
 # Worker: take over the pending grant entries of a consumer whose heartbeat key is gone
 # (the worker died), atomically with that check, so the entries of a live worker (however
 # slow its directory call) are never claimed. Returns the claimed entries like XCLAIM.
 # The dead consumer is removed from the group once it holds nothing.
-# KEYS: grants stream, alive(dead consumer)
-# ARGV: group, dead consumer, claiming consumer, max entries
-TAKE_OVER = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[4], ARGV[2])
+TAKE_OVER = LuaScript(
+    "take_over",
+    keys=("grants", "alive"),
+    args=("group", "dead_consumer", "claiming_consumer", "max_entries"),
+    body="""
+if redis.call('EXISTS', alive) == 1 then return {} end
+local pending = redis.call('XPENDING', grants, group, '-', '+', max_entries, dead_consumer)
 local ids = {}
 for i, entry in ipairs(pending) do ids[i] = entry[1] end
 local claimed = {}
-if #ids > 0 then claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, unpack(ids)) end
-if #ids < tonumber(ARGV[4]) then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+if #ids > 0 then claimed = redis.call('XCLAIM', grants, group, claiming_consumer, 0, unpack(ids)) end
+if #ids < tonumber(max_entries) then redis.call('XGROUP', 'DELCONSUMER', grants, group, dead_consumer) end
 return claimed
-"""
+""",
+)
 
 # Seat peak: record the seats held now if more than the peak so far.
-# KEYS: peak, licensed, granting, revoking
-# ARGV: now
-RECORD_PEAK = """
-redis.call('HSETNX', KEYS[1], 'since', ARGV[1])
-local used = redis.call('HLEN', KEYS[2]) + redis.call('HLEN', KEYS[3]) + redis.call('HLEN', KEYS[4])
-local peak = tonumber(redis.call('HGET', KEYS[1], 'peak') or '-1')
-if used > peak then redis.call('HSET', KEYS[1], 'peak', used, 'peak_at', ARGV[1]) end
+RECORD_PEAK = LuaScript(
+    "record_peak",
+    keys=("peak", "licensed", "granting", "revoking"),
+    args=("now",),
+    body="""
+redis.call('HSETNX', peak, 'since', now)
+local used = redis.call('HLEN', licensed) + redis.call('HLEN', granting) + redis.call('HLEN', revoking)
+local peak_so_far = tonumber(redis.call('HGET', peak, 'peak') or '-1')
+if used > peak_so_far then redis.call('HSET', peak, 'peak', used, 'peak_at', now) end
 return used
-"""
+""",
+)
 
 # Lease of the sweeper: renew or release only if we still hold it (compare-and-set).
-# KEYS: lease;  ARGV: owner, ttl_ms
-RENEW_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+RENEW_LEASE = LuaScript(
+    "renew_lease",
+    keys=("lease",),
+    args=("owner", "ttl_ms"),
+    body="""
+if redis.call('GET', lease) == owner then return redis.call('PEXPIRE', lease, ttl_ms) end
 return 0
-"""
-# KEYS: lease;  ARGV: owner
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+""",
+)
+RELEASE_LEASE = LuaScript(
+    "release_lease",
+    keys=("lease",),
+    args=("owner",),
+    body="""
+if redis.call('GET', lease) == owner then return redis.call('DEL', lease) end
 return 0
-"""
+""",
+)
 
 ALL_SCRIPTS = (
     REQUEST_GRANT,
