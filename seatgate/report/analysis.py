@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from seatgate.accesslog import ReportRow
 from seatgate.policy import holds_seat
 from seatgate.report.timeline import SeatTimeline
-from seatgate.report.verdicts import ACTIVITY, BACKGROUND, VERDICT_NAMES, CachedClassifier, Verdict
+from seatgate.report.verdicts import ACTIVITY, BACKGROUND, VERDICT_NAMES, CachedClassifier, LineClass
 
 DEFAULT_SLACK = 300.0  # reorder window, seconds
 DEFAULT_BATCH = 50_000  # seat events buffered before a sort
@@ -165,7 +165,7 @@ class Analysis:
                 totals.lines += len(rows)
                 for ts, user, method, path, query, agent in rows:
                     verdict = known.get((method, path))
-                    if verdict.__class__ is not Verdict:
+                    if verdict.__class__ is not LineClass:
                         # Depends on the agent or the query (a Dependent), or not classified yet.
                         if verdict is not None:
                             verdict = verdict.by_key.get(verdict.key(query, agent))  # type: ignore[union-attr]

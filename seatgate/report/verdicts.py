@@ -33,7 +33,7 @@ _names_of = functools.partial(_VALUES.sub, "")  # "a=1&b=2" -> "a&b": the names,
 _ENCODING = "%+&="  # characters that parse_qs decodes or splits on
 
 
-class Verdict(NamedTuple):
+class LineClass(NamedTuple):
     code: int
     rule_id: str | None
     slot: int  # index of this (code, rule_id) in CachedClassifier.verdicts: counters are lists
@@ -53,7 +53,7 @@ class Dependent:
     __slots__ = ("_needles", "_query_key", "by_key", "key")
 
     def __init__(self, on_agent: bool, query_names: Iterable[str] = (), names_only: bool = True):
-        self.by_key: dict[object, Verdict] = {}
+        self.by_key: dict[object, LineClass] = {}
         # "&etag=" and "&etag&", to look for in "&" + query + "&" (see _presence).
         self._needles = tuple((f"&{n}=", f"&{n}&") for n in dict.fromkeys(query_names))
         self._query_key: Callable[[str, str], object] | None
@@ -101,10 +101,10 @@ class Dependent:
 
 
 class CachedClassifier:
-    """``verdict(method, path, query, user_agent) -> Verdict`` for one product.
+    """``verdict(method, path, query, user_agent) -> LineClass`` for one product.
 
     ``known`` is public so that a hot loop can try ``known.get((method, path))`` first:
-    a :class:`Verdict` found there is final, a :class:`Dependent` is looked up with the
+    a :class:`LineClass` found there is final, a :class:`Dependent` is looked up with the
     query and the user agent, and anything else (or a request not looked up yet) means
     calling ``verdict``.
     """
@@ -120,9 +120,9 @@ class CachedClassifier:
         self.context_path = context_path
         self.kind = product_kind
         self.name = product_name or product_kind
-        self.known: dict[tuple[str, str], Verdict | Dependent] = {}
-        self.verdicts: list[Verdict] = []  # one per distinct (code, rule_id), by slot
-        self._slots: dict[tuple[int, str | None], Verdict] = {}
+        self.known: dict[tuple[str, str], LineClass | Dependent] = {}
+        self.verdicts: list[LineClass] = []  # one per distinct (code, rule_id), by slot
+        self._slots: dict[tuple[int, str | None], LineClass] = {}
         self.calls = 0  # real classifier calls
         # Per rule (by order): whether it can match a log line at all. Conditions on a
         # header other than the User-Agent have one outcome for every line (absent).
@@ -130,7 +130,7 @@ class CachedClassifier:
             headers_ok(tuple(c for c in rule.headers if c.name != _AGENT), {}) for rule in classifier.compiled
         ]
 
-    def verdict(self, method: str, path: str, query: str, user_agent: str) -> Verdict:
+    def verdict(self, method: str, path: str, query: str, user_agent: str) -> LineClass:
         key = (method, path)
         entry = self.known.get(key)
         if entry is None:
@@ -140,7 +140,7 @@ class CachedClassifier:
             if len(self.known) >= _MAX_KEYS:
                 self.known.clear()
             self.known[key] = entry
-        if isinstance(entry, Verdict):
+        if isinstance(entry, LineClass):
             return entry
         request_key = entry.key(query, user_agent)
         found = entry.by_key.get(request_key)
@@ -175,7 +175,7 @@ class CachedClassifier:
             names_only = names_only and all(c.op != "equals" for c in rule.query)
         return Dependent(on_agent, names, names_only) if on_agent or names else None
 
-    def _classify(self, method: str, path: str, query: str, user_agent: str) -> Verdict:
+    def _classify(self, method: str, path: str, query: str, user_agent: str) -> LineClass:
         self.calls += 1
         path = strip_context_path(path, self.context_path)
         decision = self.classifier.classify(
@@ -189,6 +189,6 @@ class CachedClassifier:
         key = (_CODE[decision.verdict], decision.rule_id)
         verdict = self._slots.get(key)
         if verdict is None:
-            verdict = self._slots[key] = Verdict(key[0], key[1], len(self.verdicts))
+            verdict = self._slots[key] = LineClass(key[0], key[1], len(self.verdicts))
             self.verdicts.append(verdict)
         return verdict
