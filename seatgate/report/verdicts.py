@@ -34,6 +34,9 @@ _ENCODING = "%+&="  # characters that parse_qs decodes or splits on
 
 
 class LineClass(NamedTuple):
+    """How the report counts one distinct kind of log line: the rules' verdict, as a code,
+    and the rule that gave it ("Verdict" alone is the rules' verdict, rules.model.Verdict)."""
+
     code: int
     rule_id: str | None
     slot: int  # index of this (code, rule_id) in CachedClassifier.verdicts: counters are lists
