@@ -39,7 +39,7 @@ rm -f /tmp/seatgate-check.$$
 echo "static checks passed: ruff format, ruff check, mypy"
 
 set +e
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -p no:cacheprovider --durations=15 "$@"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then
